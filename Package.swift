@@ -1,0 +1,104 @@
+// swift-tools-version:6.2
+import PackageDescription
+
+let strictSwift6: [SwiftSetting] = [
+    .swiftLanguageMode(.v6),
+    .enableUpcomingFeature("ExistentialAny"),
+]
+
+let package = Package(
+    name: "tuku",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "tuku", targets: ["tuku"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+    ],
+    targets: [
+        // Job model, state machine, outcomes, retry arithmetic. No I/O.
+        .target(
+            name: "TukuCore",
+            swiftSettings: strictSwift6
+        ),
+        // The queue driver on PostgreSQL: migrator, claim, heartbeat, complete, rescue, enqueue.
+        .target(
+            name: "TukuPostgres",
+            dependencies: [
+                "TukuCore",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSwift6,
+            plugins: ["TukuEmbedPlugin"]
+        ),
+        // The worker process: claim loop, handlers by kind, leases, rescuer, graceful shutdown.
+        .target(
+            name: "TukuWorker",
+            dependencies: [
+                "TukuCore",
+                "TukuPostgres",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strictSwift6
+        ),
+        // The thin executable: argument parsing, configuration, the ServiceGroup.
+        .executableTarget(
+            name: "tuku",
+            dependencies: [
+                "TukuCore",
+                "TukuPostgres",
+                "TukuWorker",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strictSwift6
+        ),
+        // Embeds sql/ (and later jobs/) into the binary at build time, so the binary applies the very files in the repo.
+        .executableTarget(
+            name: "tuku-embed",
+            swiftSettings: strictSwift6
+        ),
+        .plugin(
+            name: "TukuEmbedPlugin",
+            capability: .buildTool(),
+            dependencies: ["tuku-embed"],
+            path: "Sources/TukuEmbedPlugin"
+        ),
+        .target(
+            name: "TukuTestSupport",
+            dependencies: [
+                "TukuCore",
+                "TukuPostgres",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSwift6
+        ),
+        .testTarget(
+            name: "TukuCoreTests",
+            dependencies: ["TukuCore"],
+            swiftSettings: strictSwift6
+        ),
+        .testTarget(
+            name: "TukuIntegrationTests",
+            dependencies: [
+                "TukuCore",
+                "TukuPostgres",
+                "TukuWorker",
+                "TukuTestSupport",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strictSwift6
+        ),
+    ]
+)
