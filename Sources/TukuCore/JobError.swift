@@ -1,0 +1,54 @@
+/// A structured error recorded on a job and on its attempt, as the operator will read it in SQL.
+///
+/// Stored as JSON: `{"code": "...", "message": "...", "problems": [{"path": "...", "reason": "..."}]}`.
+/// Never put secrets (tokens, keys) or whole payloads in a `JobError`.
+public struct JobError: Error, Sendable, Hashable, Codable, CustomStringConvertible {
+    /// One problem with one field of a payload.
+    public struct Problem: Sendable, Hashable, Codable {
+        /// Where in the payload, for example `lines[3].irdNumber`.
+        public var path: String
+        /// What is wrong with it.
+        public var reason: String
+
+        public init(path: String, reason: String) {
+            self.path = path
+            self.reason = reason
+        }
+    }
+
+    /// A stable, machine-readable code such as `unknown_kind` or `payload_invalid`.
+    public var code: String
+    /// A sentence for a person.
+    public var message: String
+    /// Every problem found, when the error is about input.
+    public var problems: [Problem]?
+
+    public init(code: String, message: String, problems: [Problem]? = nil) {
+        self.code = code
+        self.message = message
+        self.problems = problems
+    }
+
+    public var description: String {
+        guard let problems, !problems.isEmpty else { return "\(self.code): \(self.message)" }
+        let listed = problems.map { "\($0.path): \($0.reason)" }.joined(separator: "; ")
+        return "\(self.code): \(self.message) (\(listed))"
+    }
+}
+
+extension JobError {
+    /// No handler is registered for the job's kind.
+    public static func unknownKind(_ kind: String) -> JobError {
+        JobError(code: "unknown_kind", message: "no handler is registered for kind '\(kind)'")
+    }
+
+    /// The payload could not be decoded into what the kind's handler expects.
+    public static func undecodablePayload(kind: String, _ problems: [Problem]) -> JobError {
+        JobError(code: "payload_undecodable", message: "the payload is not a valid '\(kind)' payload", problems: problems)
+    }
+
+    /// The handler threw an error it did not classify.
+    public static func unexpected(_ error: any Error) -> JobError {
+        JobError(code: "handler_error", message: String(describing: error))
+    }
+}

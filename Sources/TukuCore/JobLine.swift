@@ -1,0 +1,97 @@
+import Foundation
+
+/// One line of a JSON Lines file for `tuku enqueue`: a job to insert.
+///
+/// Keys mirror `tuku.jobs` columns: `kind` and `tenant` (required strings), `payload` (required JSON
+/// object), and optional `idempotency_key`, `priority` (0–1000, lower first), `run_at` (RFC 3339) and
+/// `max_attempts` (≥ 1). Optional keys left out take the table's defaults.
+///
+/// The payload is not re-encoded here: the line's own text goes to PostgreSQL, which extracts `payload`
+/// exactly as written (so amounts such as `1234.50` keep every digit).
+public struct JobLine: Sendable, Hashable {
+    public var kind: String
+    public var tenant: String
+    public var idempotencyKey: String?
+    public var priority: Int?
+    public var runAt: Date?
+    public var maxAttempts: Int?
+    /// The line's JSON text.
+    public var json: String
+
+    /// Parses and checks one line; the error lists every problem found.
+    public static func parse(_ line: String) throws(JobError) -> JobLine {
+        var problems: [JobError.Problem] = []
+        guard let data = line.data(using: .utf8),
+              let object = try? JSONSerialization.jsonObject(with: data, options: [])
+        else {
+            throw JobError(code: "line_not_json", message: "the line is not valid JSON")
+        }
+        guard let fields = object as? [String: Any] else {
+            throw JobError(code: "line_not_object", message: "the line must be a JSON object")
+        }
+        if line.contains("\\u0000") {
+            problems.append(.init(path: "payload", reason: "contains \\u0000, which PostgreSQL jsonb cannot store"))
+        }
+        func requiredString(_ key: String) -> String {
+            switch fields[key] {
+            case let value as String where !value.isEmpty: return value
+            case nil: problems.append(.init(path: key, reason: "is required"))
+            default: problems.append(.init(path: key, reason: "must be a non-empty string"))
+            }
+            return ""
+        }
+        func optionalInteger(_ key: String, in range: ClosedRange<Int>) -> Int? {
+            guard let value = fields[key], !(value is NSNull) else { return nil }
+            guard let number = value as? NSNumber, !(value is Bool), number.doubleValue == Double(number.intValue),
+                  range.contains(number.intValue)
+            else {
+                problems.append(.init(path: key, reason: "must be an integer from \(range.lowerBound) to \(range.upperBound)"))
+                return nil
+            }
+            return number.intValue
+        }
+        let kind = requiredString("kind")
+        let tenant = requiredString("tenant")
+        switch fields["payload"] {
+        case is [String: Any]: break
+        case nil: problems.append(.init(path: "payload", reason: "is required"))
+        default: problems.append(.init(path: "payload", reason: "must be a JSON object"))
+        }
+        var idempotencyKey: String?
+        switch fields["idempotency_key"] {
+        case nil, is NSNull: break
+        case let value as String where !value.isEmpty: idempotencyKey = value
+        default: problems.append(.init(path: "idempotency_key", reason: "must be a non-empty string"))
+        }
+        let priority = optionalInteger("priority", in: 0...1000)
+        let maxAttempts = optionalInteger("max_attempts", in: 1...1000)
+        var runAt: Date?
+        switch fields["run_at"] {
+        case nil, is NSNull: break
+        case let value as String:
+            runAt = Self.parseTimestamp(value)
+            if runAt == nil {
+                problems.append(.init(path: "run_at", reason: "must be an RFC 3339 timestamp such as 2026-11-25T09:00:00Z"))
+            }
+        default: problems.append(.init(path: "run_at", reason: "must be an RFC 3339 timestamp string"))
+        }
+        let known: Set<String> = ["kind", "tenant", "payload", "idempotency_key", "priority", "run_at", "max_attempts"]
+        for key in fields.keys.sorted() where !known.contains(key) {
+            problems.append(.init(path: key, reason: "is not a known key"))
+        }
+        guard problems.isEmpty else {
+            throw JobError(code: "line_invalid", message: "the line is not a valid job", problems: problems)
+        }
+        return JobLine(
+            kind: kind, tenant: tenant, idempotencyKey: idempotencyKey, priority: priority,
+            runAt: runAt, maxAttempts: maxAttempts, json: line
+        )
+    }
+
+    static func parseTimestamp(_ text: String) -> Date? {
+        if let date = try? Date(text, strategy: Date.ISO8601FormatStyle(includingFractionalSeconds: true)) {
+            return date
+        }
+        return try? Date(text, strategy: Date.ISO8601FormatStyle())
+    }
+}

@@ -1,0 +1,302 @@
+import Foundation
+import Logging
+import PostgresNIO
+import TukuCore
+
+/// The queue driver: every statement the workers and the enqueue command run against `tuku.jobs`.
+///
+/// Each method is one round trip with bound parameters. Acks are fenced by the lease token handed out at
+/// claim time, so a worker whose lease was taken over can no longer finish or fail the job.
+public struct JobQueue: Sendable {
+    /// The channel `tuku.jobs` inserts notify.
+    public static let notificationChannel = "tuku_jobs"
+
+    public let client: PostgresClient
+    private let logger: Logger
+
+    public init(client: PostgresClient, logger: Logger) {
+        self.client = client
+        self.logger = logger
+    }
+
+    // MARK: Workers
+
+    /// Records a starting worker process and returns its id, the owner recorded on its leases.
+    public func registerWorker(host: String, pid: Int, version: String, concurrency: Int) async throws -> Int64 {
+        let rows = try await self.client.query(
+            """
+            INSERT INTO tuku.workers (host, pid, version, concurrency)
+            VALUES (\(host), \(Int32(clamping: pid)), \(version), \(Int32(clamping: concurrency)))
+            RETURNING id
+            """, logger: self.logger)
+        for try await id in rows.decode(Int64.self) { return id }
+        throw QueueError(.queryFailed, "registering the worker returned no id")
+    }
+
+    /// Marks a worker `stopping` (no longer claiming) or `stopped` (gone, leases released).
+    public func setWorkerState(_ workerID: Int64, stopped: Bool) async throws {
+        if stopped {
+            try await self.client.query(
+                "UPDATE tuku.workers SET state = 'stopped', stopped_at = now(), heartbeat_at = now() WHERE id = \(workerID)",
+                logger: self.logger)
+        } else {
+            try await self.client.query(
+                "UPDATE tuku.workers SET state = 'stopping', heartbeat_at = now() WHERE id = \(workerID) AND state = 'running'",
+                logger: self.logger)
+        }
+    }
+
+    /// Records the worker's heartbeat and extends the lease of every job it holds. Returns how many leases
+    /// were extended.
+    @discardableResult
+    public func heartbeat(workerID: Int64, lease: Duration) async throws -> Int {
+        let rows = try await self.client.query(
+            """
+            WITH beat AS (
+                UPDATE tuku.workers SET heartbeat_at = now() WHERE id = \(workerID)
+            ), extended AS (
+                UPDATE tuku.jobs SET lease_expires_at = now() + make_interval(secs => \(lease.seconds))
+                WHERE lease_owner = \(workerID) AND state = 'running'
+                RETURNING 1
+            )
+            SELECT count(*)::int8 FROM extended
+            """, logger: self.logger)
+        for try await count in rows.decode(Int64.self) { return Int(count) }
+        return 0
+    }
+
+    // MARK: Claim and ack
+
+    /// Claims up to `limit` ready jobs for `workerID` in one statement, in priority, run_at, id order,
+    /// skipping rows other workers hold locked. Each claimed job gets a fresh lease token.
+    public func claim(workerID: Int64, limit: Int, lease: Duration) async throws -> [ClaimedJob] {
+        let rows = try await self.client.query(
+            """
+            WITH ready AS MATERIALIZED (
+                SELECT id FROM tuku.jobs
+                WHERE state IN ('available', 'scheduled', 'retryable') AND run_at <= now()
+                ORDER BY priority, run_at, id
+                LIMIT \(Int64(limit))
+                FOR UPDATE SKIP LOCKED
+            )
+            UPDATE tuku.jobs j
+            SET state = 'running',
+                attempt = j.attempt + 1,
+                lease_owner = \(workerID),
+                lease_expires_at = now() + make_interval(secs => \(lease.seconds)),
+                lease_token = nextval('tuku.lease_token_seq'),
+                started_at = now()
+            FROM ready
+            WHERE j.id = ready.id
+            RETURNING j.id, j.kind, j.tenant, j.payload::text, j.attempt, j.max_attempts, j.lease_token
+            """, logger: self.logger)
+        var jobs: [ClaimedJob] = []
+        jobs.reserveCapacity(limit)
+        for try await (id, kind, tenant, payload, attempt, maxAttempts, token) in rows.decode(
+            (Int64, String, String, String, Int32, Int32, Int64).self
+        ) {
+            jobs.append(ClaimedJob(
+                id: id, kind: kind, tenant: tenant, payload: payload,
+                attempt: Int(attempt), maxAttempts: Int(maxAttempts), leaseToken: token))
+        }
+        return jobs
+    }
+
+    /// Applies a batch of acks in one statement and appends one `tuku.attempts` row for each accepted ack.
+    ///
+    /// An ack is accepted only while the job is still `running` under the same lease token. Returns the ids
+    /// of the jobs whose ack was accepted; the others had been taken over (for example, rescued after the
+    /// lease expired) and are left as they are.
+    @discardableResult
+    public func acknowledge(_ acks: [JobAck], workerID: Int64) async throws -> Set<Int64> {
+        guard !acks.isEmpty else { return [] }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        var ids: [Int64] = [], tokens: [Int64] = [], outcomes: [String] = [], errors: [String] = []
+        var delays: [Double] = [], startedAt: [Date] = []
+        for ack in acks {
+            ids.append(ack.jobID)
+            tokens.append(ack.leaseToken)
+            outcomes.append(ack.outcome.name)
+            errors.append(try ack.outcome.error.map { String(decoding: try encoder.encode($0), as: UTF8.self) } ?? "")
+            delays.append(ack.outcome.delay.map(\.seconds) ?? -1)
+            startedAt.append(ack.startedAt)
+        }
+        let rows = try await self.client.query(
+            """
+            WITH input AS (
+                SELECT * FROM unnest(
+                    \(ids)::int8[], \(tokens)::int8[], \(outcomes)::text[], \(errors)::text[],
+                    \(delays)::float8[], \(startedAt)::timestamptz[]
+                ) AS i(id, lease_token, outcome, error, delay, started_at)
+            ), resolved AS (
+                SELECT i.id, i.lease_token, i.outcome, i.started_at,
+                       NULLIF(i.error, '')::jsonb AS error,
+                       CASE WHEN i.delay >= 0 THEN now() + make_interval(secs => i.delay) END AS retry_at
+                FROM input i
+            ), acked AS (
+                UPDATE tuku.jobs j
+                SET state = CASE
+                        WHEN r.outcome = 'succeeded' THEN 'succeeded'
+                        WHEN r.outcome = 'rejected' THEN 'rejected'
+                        WHEN r.outcome = 'dead' THEN 'dead'
+                        WHEN j.cancel_requested_at IS NOT NULL THEN 'cancelled'
+                        WHEN r.outcome = 'retry' AND j.attempt >= j.max_attempts THEN 'dead'
+                        WHEN r.outcome = 'retry' THEN 'retryable'
+                        WHEN coalesce(r.retry_at, now()) > now() THEN 'scheduled'
+                        ELSE 'available'
+                    END,
+                    -- Throttled runs and released leases cost no attempt.
+                    attempt = CASE WHEN r.outcome IN ('throttled', 'released') THEN j.attempt - 1 ELSE j.attempt END,
+                    run_at = coalesce(r.retry_at, CASE WHEN r.outcome = 'released' THEN now() ELSE j.run_at END),
+                    last_error = coalesce(r.error, j.last_error),
+                    finished_at = CASE
+                        WHEN r.outcome IN ('succeeded', 'rejected', 'dead')
+                          OR j.cancel_requested_at IS NOT NULL
+                          OR (r.outcome = 'retry' AND j.attempt >= j.max_attempts) THEN now()
+                    END,
+                    lease_owner = NULL,
+                    lease_expires_at = NULL,
+                    lease_token = NULL
+                FROM resolved r
+                WHERE j.id = r.id AND j.lease_token = r.lease_token AND j.state = 'running'
+                RETURNING j.id, j.state, j.attempt
+            ), recorded AS (
+                INSERT INTO tuku.attempts (job_id, attempt, worker_id, started_at, outcome, resulting_state, error, retry_at)
+                SELECT a.id,
+                       CASE WHEN r.outcome IN ('throttled', 'released') THEN a.attempt + 1 ELSE a.attempt END,
+                       \(workerID), r.started_at, r.outcome, a.state, r.error,
+                       CASE WHEN a.state IN ('retryable', 'scheduled', 'available') THEN r.retry_at END
+                FROM acked a JOIN resolved r ON r.id = a.id
+            )
+            SELECT id FROM acked
+            """, logger: self.logger)
+        var accepted = Set<Int64>()
+        for try await id in rows.decode(Int64.self) { accepted.insert(id) }
+        if accepted.count < acks.count {
+            self.logger.warning("Acks refused: leases were taken over", metadata: [
+                "worker.id": "\(workerID)", "acks.refused": "\(acks.count - accepted.count)",
+            ])
+        }
+        return accepted
+    }
+
+    /// Returns jobs whose lease expired (their worker died or stalled) to the queue, recording why, and
+    /// marks workers that stopped heartbeating as `lost`. Only one rescuer runs at a time across the fleet
+    /// (a transaction-scoped advisory lock); the others skip. Returns the ids of the jobs rescued.
+    public func rescueExpiredLeases(workerLostAfter: Duration) async throws -> [Int64] {
+        let rows = try await self.client.query(
+            """
+            WITH lock AS MATERIALIZED (
+                SELECT pg_try_advisory_xact_lock(\(Self.rescuerLockKey)) AS held
+            ), lost_workers AS (
+                UPDATE tuku.workers SET state = 'lost', stopped_at = now()
+                WHERE (SELECT held FROM lock) AND state IN ('running', 'stopping')
+                  AND heartbeat_at < now() - make_interval(secs => \(workerLostAfter.seconds))
+            ), expired AS (
+                SELECT id, lease_owner, lease_expires_at, started_at FROM tuku.jobs
+                WHERE (SELECT held FROM lock) AND state = 'running' AND lease_expires_at < now()
+                FOR UPDATE SKIP LOCKED
+            ), rescued AS (
+                UPDATE tuku.jobs j
+                SET state = CASE WHEN j.attempt >= j.max_attempts THEN 'dead' ELSE 'retryable' END,
+                    finished_at = CASE WHEN j.attempt >= j.max_attempts THEN now() END,
+                    run_at = now(),
+                    last_error = jsonb_build_object(
+                        'code', 'lease_expired',
+                        'message', format('worker %s stopped renewing its lease, which expired at %s; the job was put back',
+                                          e.lease_owner, e.lease_expires_at)),
+                    lease_owner = NULL, lease_expires_at = NULL, lease_token = NULL
+                FROM expired e
+                WHERE j.id = e.id
+                RETURNING j.id, j.attempt, j.state, j.last_error
+            ), recorded AS (
+                INSERT INTO tuku.attempts (job_id, attempt, worker_id, started_at, outcome, resulting_state, error, retry_at)
+                SELECT r.id, r.attempt, e.lease_owner, coalesce(e.started_at, now()), 'lease_expired', r.state, r.last_error,
+                       CASE WHEN r.state = 'retryable' THEN now() END
+                FROM rescued r JOIN expired e ON e.id = r.id
+            )
+            SELECT id FROM rescued
+            """, logger: self.logger)
+        var ids: [Int64] = []
+        for try await id in rows.decode(Int64.self) { ids.append(id) }
+        return ids
+    }
+
+    /// `hashtext('tuku.rescuer')` fixed as a constant.
+    static let rescuerLockKey: Int64 = 0x7475_6B75_7265_7363  // "tukuresc"
+
+    /// When the earliest waiting job becomes ready, if any job is waiting.
+    public func nextRunAt() async throws -> Date? {
+        let rows = try await self.client.query(
+            """
+            SELECT min(run_at) FROM tuku.jobs WHERE state IN ('available', 'scheduled', 'retryable')
+            """, logger: self.logger)
+        for try await next in rows.decode(Date?.self) { return next }
+        return nil
+    }
+
+    // MARK: Enqueue
+
+    /// How a batch of enqueued lines fared.
+    public struct EnqueueResult: Sendable, Hashable {
+        /// Rows inserted.
+        public var inserted: Int
+        /// Lines skipped because the tenant already has a job with that idempotency key.
+        public var duplicates: Int
+    }
+
+    /// Inserts a batch of parsed lines in one multi-row `INSERT`. Fields a line leaves out take the table's
+    /// defaults (`DEFAULT`), so defaults live in one place. Lines whose (tenant, idempotency key) already
+    /// exists are skipped, not errors.
+    public func enqueue(_ lines: [JobLine]) async throws -> EnqueueResult {
+        guard !lines.isEmpty else { return EnqueueResult(inserted: 0, duplicates: 0) }
+        var sql = "INSERT INTO tuku.jobs (kind, tenant, payload, idempotency_key, priority, run_at, max_attempts) VALUES "
+        sql.reserveCapacity(lines.count * 96)
+        var binds = PostgresBindings(capacity: lines.count * 5)
+        var parameter = 0
+        func next() -> String {
+            parameter += 1
+            return "$\(parameter)"
+        }
+        for (index, line) in lines.enumerated() {
+            if index > 0 { sql += "," }
+            binds.append(line.kind)
+            binds.append(line.tenant)
+            binds.append(line.json)
+            binds.append(line.idempotencyKey)
+            sql += "(\(next()),\(next()),(\(next())::jsonb)->'payload',\(next()),"
+            if let priority = line.priority {
+                binds.append(Int16(priority))
+                sql += "\(next()),"
+            } else {
+                sql += "DEFAULT,"
+            }
+            if let runAt = line.runAt {
+                binds.append(runAt)
+                sql += "\(next()),"
+            } else {
+                sql += "DEFAULT,"
+            }
+            if let maxAttempts = line.maxAttempts {
+                binds.append(Int32(maxAttempts))
+                sql += "\(next()))"
+            } else {
+                sql += "DEFAULT)"
+            }
+        }
+        sql += " ON CONFLICT DO NOTHING RETURNING id"
+        let rows = try await self.client.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: self.logger)
+        var inserted = 0
+        for try await _ in rows.decode(Int64.self) { inserted += 1 }
+        return EnqueueResult(inserted: inserted, duplicates: lines.count - inserted)
+    }
+}
+
+extension Duration {
+    /// The duration in seconds, as SQL intervals take it.
+    var seconds: Double {
+        let (seconds, attoseconds) = self.components
+        return Double(seconds) + Double(attoseconds) / 1e18
+    }
+}

@@ -1,0 +1,64 @@
+import PostgresNIO
+
+/// The error type of the Postgres target: a code plus safe context.
+///
+/// `description` is safe to show anyone (no passwords, no payloads); the underlying error goes to
+/// `debugDescription` only.
+public struct QueueError: Error, Sendable, CustomStringConvertible, CustomDebugStringConvertible {
+    /// What went wrong.
+    public struct Code: Sendable, Hashable, CustomStringConvertible {
+        private enum Base: String, Sendable, Hashable {
+            case invalidDatabaseURL = "invalid_database_url"
+            case migrationFailed = "migration_failed"
+            case unknownMigration = "unknown_migration"
+            case queryFailed = "query_failed"
+        }
+        private let base: Base
+
+        /// `TUKU_DATABASE_URL` / `--database-url` is not a usable `postgres://` URL.
+        public static let invalidDatabaseURL = Code(base: .invalidDatabaseURL)
+        /// A migration file failed to apply or revert; nothing of it was kept.
+        public static let migrationFailed = Code(base: .migrationFailed)
+        /// The database records a migration this binary does not have.
+        public static let unknownMigration = Code(base: .unknownMigration)
+        /// A queue statement failed.
+        public static let queryFailed = Code(base: .queryFailed)
+
+        public var description: String { self.base.rawValue }
+    }
+
+    public var code: Code
+    /// A sentence for the operator, never containing credentials or payloads.
+    public var message: String
+    public var underlying: (any Error)?
+
+    public init(_ code: Code, _ message: String, underlying: (any Error)? = nil) {
+        self.code = code
+        self.message = message
+        self.underlying = underlying
+    }
+
+    public var description: String {
+        if let server = self.underlying.flatMap(Self.serverMessage) {
+            return "\(self.code): \(self.message): \(server)"
+        }
+        return "\(self.code): \(self.message)"
+    }
+
+    public var debugDescription: String {
+        "\(self.description) (underlying: \(self.underlying.map { String(reflecting: $0) } ?? "none"))"
+    }
+
+    /// The server's own message and detail for a `PSQLError`, which are safe to show (they name objects and
+    /// constraints, not bound values); `nil` for other errors.
+    public static func serverMessage(_ error: any Error) -> String? {
+        guard let psql = error as? PSQLError else { return nil }
+        guard let info = psql.serverInfo, let message = info[.message] else {
+            return "\(psql.code)"
+        }
+        var text = message
+        if let detail = info[.detail] { text += " (\(detail))" }
+        if let context = info[.locationContext] { text += " [\(context)]" }
+        return text
+    }
+}

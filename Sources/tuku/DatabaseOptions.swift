@@ -1,0 +1,65 @@
+import ArgumentParser
+import Foundation
+import Logging
+import PostgresNIO
+import Synchronization
+import TukuPostgres
+
+/// Options every command that talks to PostgreSQL takes.
+struct DatabaseOptions: ParsableArguments {
+    @Option(name: .customLong("database-url"), help: ArgumentHelp(
+        "postgres://user:password@host:port/database (default: $TUKU_DATABASE_URL).", valueName: "url"))
+    var databaseURL: String?
+
+    @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
+    var logLevel: Logger.Level = .info
+
+    func clientConfiguration(maximumConnections: Int = 20) throws -> PostgresClient.Configuration {
+        guard let url = self.databaseURL ?? ProcessInfo.processInfo.environment["TUKU_DATABASE_URL"], !url.isEmpty else {
+            throw ValidationError("no database: pass --database-url or set TUKU_DATABASE_URL")
+        }
+        var configuration = try PostgresClient.Configuration(url: url)
+        configuration.options.maximumConnections = maximumConnections
+        configuration.options.minimumConnections = 1
+        return configuration
+    }
+
+    func makeLogger(_ label: String) -> Logger {
+        LogSetup.bootstrap(level: self.logLevel)
+        return Logger(label: label)
+    }
+
+    /// Runs `body` with a connected client, then shuts the client down.
+    func withClient<Result: Sendable>(
+        label: String, maximumConnections: Int = 20,
+        _ body: @Sendable (PostgresClient, Logger) async throws -> Result
+    ) async throws -> Result {
+        let logger = self.makeLogger(label)
+        let client = PostgresClient(configuration: try self.clientConfiguration(maximumConnections: maximumConnections), backgroundLogger: logger)
+        return try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await client.run() }
+            defer { group.cancelAll() }
+            return try await body(client, logger)
+        }
+    }
+}
+
+extension Logger.Level: @retroactive ExpressibleByArgument {}
+
+/// Logging goes to standard error, set up once per process.
+enum LogSetup {
+    private static let bootstrapped = Mutex(false)
+
+    static func bootstrap(level: Logger.Level) {
+        let first = Self.bootstrapped.withLock { done in
+            defer { done = true }
+            return !done
+        }
+        guard first else { return }
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+    }
+}

@@ -1,0 +1,144 @@
+import ArgumentParser
+import Foundation
+import Logging
+import PostgresNIO
+import TukuCore
+import TukuPostgres
+
+struct EnqueueCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "enqueue",
+        abstract: "Load jobs from a JSON Lines file, one job per line.",
+        discussion: """
+        Each line: {"kind": "...", "tenant": "...", "payload": {...}} with optional "idempotency_key", \
+        "priority", "run_at" and "max_attempts". Valid lines are inserted in batches; each invalid line is \
+        reported with its number and reason and skipped. Exits 2 when any line was rejected.
+        """
+    )
+
+    @OptionGroup var database: DatabaseOptions
+
+    @Argument(help: "The JSON Lines file, or - for standard input.")
+    var file: String
+
+    @Option(name: .customLong("batch-size"), help: "Rows per INSERT statement.")
+    var batchSize: Int = 1000
+
+    @Flag(name: .customLong("no-progress"), help: "Never draw the progress bar.")
+    var noProgress = false
+
+    func validate() throws {
+        guard (1...10_000).contains(self.batchSize) else { throw ValidationError("--batch-size must be from 1 to 10000") }
+    }
+
+    func run() async throws {
+        let data: Data
+        do {
+            data = self.file == "-" ? FileHandle.standardInput.readDataToEndOfFile() : try Data(contentsOf: URL(fileURLWithPath: self.file))
+        } catch {
+            throw ValidationError("cannot read \(self.file): \(error.localizedDescription)")
+        }
+        let text = String(decoding: data, as: UTF8.self)
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        let progress = Progress(total: lines.count, enabled: !self.noProgress && isatty(STDERR_FILENO) == 1)
+        let batchSize = self.batchSize
+        let started = ContinuousClock.now
+        let summary = try await self.database.withClient(label: "tuku.enqueue", maximumConnections: 4) { client, logger in
+            let loader = Loader(queue: JobQueue(client: client, logger: logger), progress: progress)
+            return try await loader.load(lines: lines, batchSize: batchSize)
+        }
+        progress.finish()
+        let elapsed = ContinuousClock.now - started
+        for failure in summary.failures.sorted(by: { $0.line < $1.line }) {
+            FileHandle.standardError.write(Data("line \(failure.line): \(failure.error)\n".utf8))
+        }
+        let seconds = max(Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18, 1e-9)
+        print("Enqueued \(summary.inserted) jobs (\(summary.duplicates) duplicates skipped, \(summary.failures.count) lines rejected) "
+            + "in \(String(format: "%.2f", seconds)) s, \(Int(Double(summary.inserted + summary.duplicates) / seconds)) rows/s.")
+        if !summary.failures.isEmpty { throw ExitCode(2) }
+    }
+}
+
+/// Parses lines and inserts them in batches, a few batches in flight at once.
+struct Loader: Sendable {
+    struct Failure: Sendable {
+        var line: Int
+        var error: String
+    }
+
+    struct Summary: Sendable {
+        var inserted = 0
+        var duplicates = 0
+        var failures: [Failure] = []
+    }
+
+    let queue: JobQueue
+    let progress: Progress
+    var inFlight = 3
+
+    func load(lines: [Substring], batchSize: Int) async throws -> Summary {
+        var summary = Summary()
+        try await withThrowingTaskGroup(of: Summary.self) { group in
+            var running = 0
+            var batch: [(number: Int, job: JobLine)] = []
+            func flush() async throws {
+                let current = batch
+                batch.removeAll(keepingCapacity: true)
+                if running == self.inFlight, let done = try await group.next() {
+                    summary.merge(done)
+                    running -= 1
+                }
+                group.addTask { try await self.insert(current) }
+                running += 1
+            }
+            for (index, raw) in lines.enumerated() {
+                let line = raw.hasSuffix("\r") ? String(raw.dropLast()) : String(raw)
+                if line.allSatisfy(\.isWhitespace) {
+                    self.progress.advance(by: 1)
+                    continue
+                }
+                do throws(JobError) {
+                    batch.append((index + 1, try JobLine.parse(line)))
+                } catch {
+                    summary.failures.append(Failure(line: index + 1, error: error.description))
+                    self.progress.advance(by: 1)
+                }
+                if batch.count == batchSize { try await flush() }
+            }
+            if !batch.isEmpty { try await flush() }
+            for try await done in group { summary.merge(done) }
+        }
+        return summary
+    }
+
+    /// Inserts one batch; if the server refuses it, inserts its lines one at a time so that only the bad
+    /// lines are reported and every good line still lands.
+    private func insert(_ batch: [(number: Int, job: JobLine)]) async throws -> Summary {
+        var summary = Summary()
+        do {
+            let result = try await self.queue.enqueue(batch.map(\.job))
+            summary.inserted = result.inserted
+            summary.duplicates = result.duplicates
+        } catch let error where QueueError.serverMessage(error) != nil {
+            for (number, job) in batch {
+                do {
+                    let result = try await self.queue.enqueue([job])
+                    summary.inserted += result.inserted
+                    summary.duplicates += result.duplicates
+                } catch let lineError where QueueError.serverMessage(lineError) != nil {
+                    summary.failures.append(Failure(line: number, error: QueueError.serverMessage(lineError)!))
+                }
+            }
+        }
+        self.progress.advance(by: batch.count)
+        return summary
+    }
+}
+
+extension Loader.Summary {
+    mutating func merge(_ other: Loader.Summary) {
+        self.inserted += other.inserted
+        self.duplicates += other.duplicates
+        self.failures += other.failures
+    }
+}

@@ -1,0 +1,87 @@
+import ArgumentParser
+import Logging
+import PostgresNIO
+import ServiceLifecycle
+import TukuPostgres
+import TukuWorker
+
+struct WorkerCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "worker",
+        abstract: "Claim and run jobs until SIGTERM or SIGINT.",
+        discussion: """
+        Start as many as you like, on as many machines as you like: they share the queue through PostgreSQL \
+        alone. On SIGTERM/SIGINT a worker stops claiming, lets running jobs finish for up to \
+        --shutdown-grace seconds, hands back the rest, and exits 0.
+        """
+    )
+
+    @OptionGroup var database: DatabaseOptions
+
+    @Option(help: "Most jobs held at once.")
+    var concurrency: Int = 100
+
+    @Option(name: .customLong("claim-batch"), help: "Most jobs taken by one claim.")
+    var claimBatch: Int = 100
+
+    @Option(name: .customLong("lease"), help: "Lease length in seconds; heartbeats renew it every third of it.")
+    var leaseSeconds: Int = 30
+
+    @Option(name: .customLong("poll-interval-ms"), help: "Polling interval when no NOTIFY arrives, in milliseconds.")
+    var pollIntervalMilliseconds: Int = 1000
+
+    @Option(name: .customLong("rescue-interval"), help: "Seconds between rescuer runs.")
+    var rescueIntervalSeconds: Int = 5
+
+    @Option(name: .customLong("shutdown-grace"), help: "Seconds running jobs may take to finish after SIGTERM.")
+    var shutdownGraceSeconds: Int = 25
+
+    @Option(name: .customLong("max-connections"), help: "Most PostgreSQL connections this process opens.")
+    var maximumConnections: Int = 10
+
+    func validate() throws {
+        guard self.concurrency >= 1, self.claimBatch >= 1 else { throw ValidationError("--concurrency and --claim-batch must be at least 1") }
+        guard self.leaseSeconds >= 3 else { throw ValidationError("--lease must be at least 3 seconds") }
+        guard self.maximumConnections >= 3 else { throw ValidationError("--max-connections must be at least 3 (claims, acks, LISTEN)") }
+    }
+
+    func run() async throws {
+        let logger = self.database.makeLogger("tuku.worker")
+        let client = PostgresClient(
+            configuration: try self.database.clientConfiguration(maximumConnections: self.maximumConnections),
+            backgroundLogger: logger)
+        var configuration = Worker.Configuration()
+        configuration.concurrency = self.concurrency
+        configuration.claimBatchSize = self.claimBatch
+        configuration.lease = .seconds(self.leaseSeconds)
+        configuration.heartbeatInterval = .seconds(self.leaseSeconds) / 3
+        configuration.pollInterval = .milliseconds(self.pollIntervalMilliseconds)
+        configuration.rescueInterval = .seconds(self.rescueIntervalSeconds)
+        configuration.workerLostAfter = .seconds(self.leaseSeconds * 2)
+        configuration.shutdownGracePeriod = .seconds(self.shutdownGraceSeconds)
+        configuration.version = Tuku.version
+        let worker = Worker(
+            queue: JobQueue(client: client, logger: logger),
+            handlers: HandlerRegistry.standard,
+            configuration: configuration,
+            logger: logger)
+        let group = ServiceGroup(
+            configuration: .init(
+                services: [
+                    .init(service: client),
+                    .init(service: worker, successTerminationBehavior: .gracefullyShutdownGroup),
+                ],
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger))
+        try await group.run()
+    }
+}
+
+extension HandlerRegistry {
+    /// Every kind this build of tuku runs.
+    static var standard: HandlerRegistry {
+        var registry = HandlerRegistry()
+        registry.register(NoopHandler())
+        return registry
+    }
+}
