@@ -77,6 +77,8 @@ let package = Package(
             dependencies: [
                 "TukuCore",
                 "TukuPostgres",
+                "TukuWorker",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -84,7 +86,7 @@ let package = Package(
         ),
         .testTarget(
             name: "TukuCoreTests",
-            dependencies: ["TukuCore"],
+            dependencies: ["TukuCore", "TukuPostgres", "TukuWorker"],
             swiftSettings: strictSwift6
         ),
         .testTarget(

@@ -21,54 +21,54 @@ public struct JobLine: Sendable, Hashable {
     /// Parses and checks one line; the error lists every problem found.
     public static func parse(_ line: String) throws(JobError) -> JobLine {
         var problems: [JobError.Problem] = []
-        guard let data = line.data(using: .utf8),
-              let object = try? JSONSerialization.jsonObject(with: data, options: [])
-        else {
+        let fields: [String: JSONValue]
+        do {
+            fields = try JSONDecoder().decode([String: JSONValue].self, from: Data(line.utf8))
+        } catch {
+            if (try? JSONDecoder().decode(JSONValue.self, from: Data(line.utf8))) != nil {
+                throw JobError(code: "line_not_object", message: "the line must be a JSON object")
+            }
             throw JobError(code: "line_not_json", message: "the line is not valid JSON")
-        }
-        guard let fields = object as? [String: Any] else {
-            throw JobError(code: "line_not_object", message: "the line must be a JSON object")
         }
         if line.contains("\\u0000") {
             problems.append(.init(path: "payload", reason: "contains \\u0000, which PostgreSQL jsonb cannot store"))
         }
         func requiredString(_ key: String) -> String {
             switch fields[key] {
-            case let value as String where !value.isEmpty: return value
+            case .string(let value) where !value.isEmpty: return value
             case nil: problems.append(.init(path: key, reason: "is required"))
             default: problems.append(.init(path: key, reason: "must be a non-empty string"))
             }
             return ""
         }
         func optionalInteger(_ key: String, in range: ClosedRange<Int>) -> Int? {
-            guard let value = fields[key], !(value is NSNull) else { return nil }
-            guard let number = value as? NSNumber, !(value is Bool), number.doubleValue == Double(number.intValue),
-                  range.contains(number.intValue)
-            else {
+            switch fields[key] {
+            case nil, .null: return nil
+            case .integer(let value) where range.contains(value): return value
+            default:
                 problems.append(.init(path: key, reason: "must be an integer from \(range.lowerBound) to \(range.upperBound)"))
                 return nil
             }
-            return number.intValue
         }
         let kind = requiredString("kind")
         let tenant = requiredString("tenant")
         switch fields["payload"] {
-        case is [String: Any]: break
+        case .object: break
         case nil: problems.append(.init(path: "payload", reason: "is required"))
         default: problems.append(.init(path: "payload", reason: "must be a JSON object"))
         }
         var idempotencyKey: String?
         switch fields["idempotency_key"] {
-        case nil, is NSNull: break
-        case let value as String where !value.isEmpty: idempotencyKey = value
+        case nil, .null: break
+        case .string(let value) where !value.isEmpty: idempotencyKey = value
         default: problems.append(.init(path: "idempotency_key", reason: "must be a non-empty string"))
         }
         let priority = optionalInteger("priority", in: 0...1000)
         let maxAttempts = optionalInteger("max_attempts", in: 1...1000)
         var runAt: Date?
         switch fields["run_at"] {
-        case nil, is NSNull: break
-        case let value as String:
+        case nil, .null: break
+        case .string(let value):
             runAt = Self.parseTimestamp(value)
             if runAt == nil {
                 problems.append(.init(path: "run_at", reason: "must be an RFC 3339 timestamp such as 2026-11-25T09:00:00Z"))

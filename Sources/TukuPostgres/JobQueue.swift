@@ -36,11 +36,11 @@ public struct JobQueue: Sendable {
     /// Marks a worker `stopping` (no longer claiming) or `stopped` (gone, leases released).
     public func setWorkerState(_ workerID: Int64, stopped: Bool) async throws {
         if stopped {
-            try await self.client.query(
+            try await self.client.execute(
                 "UPDATE tuku.workers SET state = 'stopped', stopped_at = now(), heartbeat_at = now() WHERE id = \(workerID)",
                 logger: self.logger)
         } else {
-            try await self.client.query(
+            try await self.client.execute(
                 "UPDATE tuku.workers SET state = 'stopping', heartbeat_at = now() WHERE id = \(workerID) AND state = 'running'",
                 logger: self.logger)
         }

@@ -37,7 +37,7 @@ public struct Migrator: Sendable {
             for migration in self.migrations where !applied.contains(migration.version) {
                 if let target, migration.version > target { break }
                 try await self.run(migration, sql: migration.up, on: connection) { connection in
-                    try await connection.query(
+                    try await connection.execute(
                         "INSERT INTO tuku.schema_migrations (version, name) VALUES (\(migration.version), \(migration.name))",
                         logger: self.logger
                     )
@@ -58,7 +58,7 @@ public struct Migrator: Sendable {
             var done: [Migration] = []
             for migration in self.migrations.reversed() where applied.contains(migration.version) && migration.version > target {
                 try await self.run(migration, sql: migration.down, on: connection) { connection in
-                    try await connection.query(
+                    try await connection.execute(
                         "DELETE FROM tuku.schema_migrations WHERE version = \(migration.version)", logger: self.logger)
                 }
                 self.logger.info("Reverted migration", metadata: ["migration.version": "\(migration.version)", "migration.name": "\(migration.name)"])
@@ -104,7 +104,7 @@ public struct Migrator: Sendable {
         let body = "DO $do_\(tag)$ BEGIN EXECUTE $\(tag)$\(sql)$\(tag)$; END $do_\(tag)$"
         do {
             try await connection.withTransaction(logger: self.logger) { connection in
-                try await connection.query(PostgresQuery(unsafeSQL: body), logger: self.logger)
+                try await connection.execute(PostgresQuery(unsafeSQL: body), logger: self.logger)
                 try await record(connection)
             }
         } catch {
@@ -114,13 +114,13 @@ public struct Migrator: Sendable {
 
     private func withLock<Result: Sendable>(_ body: (PostgresConnection) async throws -> Result) async throws -> Result {
         try await self.client.withConnection { connection in
-            try await connection.query("SELECT pg_advisory_lock(\(Self.lockKey))", logger: self.logger)
+            try await connection.execute("SELECT pg_advisory_lock(\(Self.lockKey))", logger: self.logger)
             do {
-                try await connection.query(
+                try await connection.execute(
                     """
                     CREATE SCHEMA IF NOT EXISTS tuku;
                     """, logger: self.logger)
-                try await connection.query(
+                try await connection.execute(
                     """
                     CREATE TABLE IF NOT EXISTS tuku.schema_migrations (
                         version    integer     PRIMARY KEY,
@@ -129,10 +129,10 @@ public struct Migrator: Sendable {
                     )
                     """, logger: self.logger)
                 let result = try await body(connection)
-                try await connection.query("SELECT pg_advisory_unlock(\(Self.lockKey))", logger: self.logger)
+                try await connection.execute("SELECT pg_advisory_unlock(\(Self.lockKey))", logger: self.logger)
                 return result
             } catch {
-                _ = try? await connection.query("SELECT pg_advisory_unlock(\(Self.lockKey))", logger: self.logger)
+                try? await connection.execute("SELECT pg_advisory_unlock(\(Self.lockKey))", logger: self.logger)
                 throw error
             }
         }

@@ -1,3 +1,4 @@
+import Logging
 import PostgresNIO
 
 /// The error type of the Postgres target: a code plus safe context.
@@ -60,5 +61,28 @@ public struct QueueError: Error, Sendable, CustomStringConvertible, CustomDebugS
         if let detail = info[.detail] { text += " (\(detail))" }
         if let context = info[.locationContext] { text += " [\(context)]" }
         return text
+    }
+}
+
+extension QueueError {
+    /// A safe one-line description of any error met while talking to PostgreSQL.
+    public static func describe(_ error: any Error) -> String {
+        if let error = error as? QueueError { return error.description }
+        if let server = QueueError.serverMessage(error) { return server }
+        return String(describing: error)
+    }
+}
+
+extension PostgresClient {
+    /// Runs a statement to its end, discarding any rows, so that errors raised while it runs are thrown here.
+    func execute(_ query: PostgresQuery, logger: Logger) async throws {
+        for try await _ in try await self.query(query, logger: logger) {}
+    }
+}
+
+extension PostgresConnection {
+    /// Runs a statement to its end, discarding any rows, so that errors raised while it runs are thrown here.
+    func execute(_ query: PostgresQuery, logger: Logger) async throws {
+        for try await _ in try await self.query(query, logger: logger) {}
     }
 }

@@ -100,12 +100,3 @@ public struct Worker: Service {
         }
     }
 }
-
-extension QueueError {
-    /// A safe one-line description of any error met while talking to Postgres.
-    public static func describe(_ error: any Error) -> String {
-        if let error = error as? QueueError { return error.description }
-        if let server = QueueError.serverMessage(error) { return server }
-        return String(describing: error)
-    }
-}

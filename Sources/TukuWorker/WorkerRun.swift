@@ -100,18 +100,31 @@ final class WorkerRun: Sendable {
                 }
                 // Shutdown: let the running jobs finish, up to the grace period; then cancel them, which hands
                 // their leases back.
+                do {
+                    try await self.queue.setWorkerState(self.workerID, stopped: false)
+                } catch {
+                    self.logger.warning("Could not mark the worker stopping", metadata: ["error": "\(QueueError.describe(error))"])
+                }
+                self.logger.info("Shutting down: no more claims; waiting for running jobs", metadata: [
+                    "worker.jobs_running": "\(self.state.withLock { $0.running })",
+                ])
                 jobs.addTask {
                     let deadline = ContinuousClock.now + self.configuration.shutdownGracePeriod
-                    while self.state.withLock({ $0.running }) > 0 {
-                        if ContinuousClock.now >= deadline { throw GracePeriodExpired() }
+                    while true {
+                        let running = self.state.withLock { $0.running }
+                        if running == 0 { return }
+                        if ContinuousClock.now >= deadline {
+                            self.logger.warning("Shutdown grace period expired; handing back the leases of unfinished jobs", metadata: [
+                                "worker.jobs_released": "\(running)",
+                            ])
+                            throw GracePeriodExpired()
+                        }
                         try? await Task.sleep(for: .milliseconds(50))
                     }
                 }
             }
         } catch {
-            self.logger.warning("Shutdown grace period expired; handing back the leases of unfinished jobs", metadata: [
-                "worker.jobs_released": "\(self.state.withLock { $0.running })",
-            ])
+            // GracePeriodExpired cancelled the job tasks; each acked itself as released.
         }
     }
 

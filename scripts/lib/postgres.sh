@@ -56,7 +56,7 @@ tuku_pg_start() {
   tuku_pg_as_owner psql -q -h "$dir" -p "$port" -U postgres -d postgres -v ON_ERROR_STOP=1 <<SQL >/dev/null
 DO \$\$ BEGIN
   IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'tuku') THEN
-    CREATE ROLE tuku LOGIN PASSWORD 'tuku' CREATEROLE;
+    CREATE ROLE tuku LOGIN PASSWORD 'tuku' CREATEROLE CREATEDB;
   END IF;
 END \$\$;
 SELECT 'CREATE DATABASE tuku OWNER tuku' WHERE NOT EXISTS (SELECT 1 FROM pg_database WHERE datname = 'tuku')\gexec

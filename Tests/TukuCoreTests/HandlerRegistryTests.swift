@@ -1,0 +1,40 @@
+import Logging
+import Testing
+import TukuCore
+@testable import TukuWorker
+
+@Suite("Handler registry")
+struct HandlerRegistryTests {
+    func job(kind: String, payload: String) -> ClaimedJob {
+        ClaimedJob(id: 1, kind: kind, tenant: "t", payload: payload, attempt: 1, maxAttempts: 3, leaseToken: 1)
+    }
+
+    var registry: HandlerRegistry {
+        var registry = HandlerRegistry()
+        registry.register(NoopHandler())
+        return registry
+    }
+
+    @Test("an unknown kind is rejected with a clear error")
+    func unknownKind() async {
+        let (outcome, _) = await self.registry.run(self.job(kind: "ird.nope", payload: "{}"), logger: Logger(label: "t"))
+        #expect(outcome == .rejected(.unknownKind("ird.nope")))
+    }
+
+    @Test("a payload that does not decode is rejected with the field and reason")
+    func undecodable() async throws {
+        let (outcome, _) = await self.registry.run(self.job(kind: "noop", payload: #"{"delay_ms":"soon"}"#), logger: Logger(label: "t"))
+        guard case .rejected(let error) = outcome else {
+            Issue.record("expected rejected, got \(outcome)")
+            return
+        }
+        #expect(error.code == "payload_undecodable")
+        #expect(error.problems == [.init(path: "delay_ms", reason: "must be an integer")])
+    }
+
+    @Test("a good payload runs the handler")
+    func runs() async {
+        let (outcome, _) = await self.registry.run(self.job(kind: "noop", payload: #"{"delay_ms":1}"#), logger: Logger(label: "t"))
+        #expect(outcome == .succeeded)
+    }
+}

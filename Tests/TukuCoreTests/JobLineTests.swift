@@ -1,0 +1,59 @@
+import Foundation
+import Testing
+import TukuCore
+
+@Suite("Enqueue lines")
+struct JobLineTests {
+    @Test("a full line parses, keeping its own text for the payload")
+    func fullLine() throws {
+        let text = #"{"kind":"noop","tenant":"acme","payload":{"amount":1234.50},"idempotency_key":"k-1","priority":5,"run_at":"2026-11-25T09:00:00.250Z","max_attempts":3}"#
+        let line = try JobLine.parse(text)
+        #expect(line.kind == "noop")
+        #expect(line.tenant == "acme")
+        #expect(line.idempotencyKey == "k-1")
+        #expect(line.priority == 5)
+        #expect(line.maxAttempts == 3)
+        #expect(line.json == text)
+        let runAt = try #require(line.runAt)
+        #expect(abs(runAt.timeIntervalSince1970 - 1_795_597_200.25) < 0.001)
+    }
+
+    @Test("optional keys may be left out or null")
+    func minimalLine() throws {
+        let line = try JobLine.parse(#"{"kind":"noop","tenant":"acme","payload":{},"priority":null}"#)
+        #expect(line.idempotencyKey == nil && line.priority == nil && line.runAt == nil && line.maxAttempts == nil)
+    }
+
+    @Test("every problem on a line is reported, not just the first")
+    func allProblems() {
+        do {
+            _ = try JobLine.parse(#"{"kind":"","payload":[1],"priority":2000,"run_at":"tomorrow","max_attempts":0,"colour":"red"}"#)
+            Issue.record("expected an error")
+        } catch {
+            let paths = Set((error.problems ?? []).map(\.path))
+            #expect(paths == ["kind", "tenant", "payload", "priority", "run_at", "max_attempts", "colour"])
+            #expect(error.code == "line_invalid")
+        }
+    }
+
+    @Test("lines that are not JSON objects are refused with their own codes", arguments: [
+        ("not json", "line_not_json"),
+        ("[1,2]", "line_not_object"),
+        ("", "line_not_json"),
+    ])
+    func notObjects(text: String, code: String) {
+        #expect(throws: JobError.self) { try JobLine.parse(text) }
+        do { _ = try JobLine.parse(text) } catch { #expect(error.code == code) }
+    }
+
+    @Test("a NUL escape, which jsonb cannot store, is refused before it can fail a whole batch")
+    func nulEscape() {
+        #expect(throws: JobError.self) { try JobLine.parse(#"{"kind":"noop","tenant":"a","payload":{"x":"a\u0000b"}}"#) }
+    }
+
+    @Test("booleans and fractions are not integers")
+    func integerChecks() {
+        #expect(throws: JobError.self) { try JobLine.parse(#"{"kind":"noop","tenant":"a","payload":{},"priority":true}"#) }
+        #expect(throws: JobError.self) { try JobLine.parse(#"{"kind":"noop","tenant":"a","payload":{},"max_attempts":2.5}"#) }
+    }
+}
