@@ -29,15 +29,20 @@ struct MigrateCommand: AsyncParsableCommand {
             if self.status {
                 for entry in try await migrator.status() {
                     let applied = entry.appliedAt.map { "applied \($0.formatted(.iso8601))" } ?? "pending"
-                    print(String(format: "%04d_%@  %@", entry.migration.version, entry.migration.name, applied))
+                    print("\(entry.migration.fileStem)  \(applied)")
                 }
             } else if let downTo = self.downTo {
                 let reverted = try await migrator.rollback(to: downTo)
-                print(reverted.isEmpty ? "Nothing to revert." : "Reverted \(reverted.map { "\($0.version)_\($0.name)" }.joined(separator: ", ")).")
+                print(reverted.isEmpty ? "Nothing to revert." : "Reverted \(reverted.map { $0.fileStem }.joined(separator: ", ")).")
             } else {
                 let applied = try await migrator.migrate(to: self.to)
-                print(applied.isEmpty ? "Up to date." : "Applied \(applied.map { "\($0.version)_\($0.name)" }.joined(separator: ", ")).")
+                print(applied.isEmpty ? "Up to date." : "Applied \(applied.map { $0.fileStem }.joined(separator: ", ")).")
             }
         }
     }
+}
+
+extension Migration {
+    /// `0001_queue`, as the files are named.
+    var fileStem: String { String(format: "%04d_%@", self.version, self.name) }
 }
