@@ -75,14 +75,14 @@ extension QueueError {
 
 extension PostgresClient {
     /// Runs a statement to its end, discarding any rows, so that errors raised while it runs are thrown here.
-    func execute(_ query: PostgresQuery, logger: Logger) async throws {
+    public func execute(_ query: PostgresQuery, logger: Logger) async throws {
         for try await _ in try await self.query(query, logger: logger) {}
     }
 }
 
 extension PostgresConnection {
     /// Runs a statement to its end, discarding any rows, so that errors raised while it runs are thrown here.
-    func execute(_ query: PostgresQuery, logger: Logger) async throws {
+    public func execute(_ query: PostgresQuery, logger: Logger) async throws {
         for try await _ in try await self.query(query, logger: logger) {}
     }
 }

@@ -1,2 +1,319 @@
 import ArgumentParser
-struct QueueBenchCommand: AsyncParsableCommand { static let configuration = CommandConfiguration(commandName: "queue") ; func run() async throws {} }
+import Foundation
+import Logging
+import PostgresNIO
+import TukuCore
+import TukuPostgres
+
+/// `tuku bench queue`: the queue's own speed on this machine, printed as figures (no pass/fail).
+struct QueueBenchCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "queue",
+        abstract: "Measure drain rate, bulk enqueue, insert-to-claim latency and worker memory; then again with finished history.",
+        discussion: """
+        Creates a scratch database on the server named by --database-url / TUKU_DATABASE_URL (the role needs \
+        CREATEDB), runs real `tuku worker` processes against it, and drops it at the end. Use a release build \
+        for representative figures (scripts/bench does).
+        """
+    )
+
+    @OptionGroup var database: DatabaseOptions
+
+    @Option(help: "No-op jobs drained per run.")
+    var jobs: Int = 100_000
+
+    @Option(name: .customLong("enqueue-rows"), help: "Rows loaded through the enqueue path per run.")
+    var enqueueRows: Int = 200_000
+
+    @Option(name: .customLong("latency-samples"), help: "Single inserts timed to their claim on an idle queue.")
+    var latencySamples: Int = 400
+
+    @Option(help: "Finished jobs (with one attempt row each) added before the second round; 0 skips it.")
+    var history: Int = 1_000_000
+
+    @Option(help: "Worker process counts to drain with.")
+    var processes: [Int] = [1, 2]
+
+    @Option(help: "--concurrency given to each worker.")
+    var concurrency: Int = 2000
+
+    @Option(name: .customLong("claim-batch"), help: "--claim-batch given to each worker.")
+    var claimBatch: Int = 500
+
+    func run() async throws {
+        let serverURL = try self.serverURL()
+        let logger = self.database.makeLogger("tuku.bench")
+        let name = "tuku_bench_\(getpid())"
+        let admin = try PostgresClient.Configuration(url: serverURL)
+        try await Self.withClient(admin, logger: logger) { client in
+            try await client.execute(PostgresQuery(unsafeSQL: "DROP DATABASE IF EXISTS \(name)"), logger: logger)
+            try await client.execute(PostgresQuery(unsafeSQL: "CREATE DATABASE \(name)"), logger: logger)
+        }
+        var components = URLComponents(string: serverURL)!
+        components.path = "/\(name)"
+        let benchURL = components.string!
+        defer {
+            // Best effort: the scratch database goes even when a phase failed.
+            let semaphore = DispatchSemaphore(value: 0)
+            Task {
+                try? await Self.withClient(admin, logger: logger) { client in
+                    try await client.execute(PostgresQuery(unsafeSQL: "DROP DATABASE IF EXISTS \(name) WITH (FORCE)"), logger: logger)
+                }
+                semaphore.signal()
+            }
+            semaphore.wait()
+        }
+        var configuration = try PostgresClient.Configuration(url: benchURL)
+        configuration.options.maximumConnections = 8
+        try await Self.withClient(configuration, logger: logger) { client in
+            try await Migrator(client: client, logger: logger).migrate()
+            let bench = QueueBench(client: client, url: benchURL, logger: logger, command: self)
+            print(Self.machine())
+            print("")
+            var rounds: [(label: String, figures: QueueBench.Figures)] = []
+            rounds.append(("empty history", try await bench.round()))
+            if self.history > 0 {
+                print("... adding \(self.history) finished jobs with attempt rows")
+                try await bench.addHistory(self.history)
+                rounds.append(("\(self.history) finished jobs", try await bench.round()))
+            }
+            print("")
+            print(QueueBench.report(rounds, jobs: self.jobs, enqueueRows: self.enqueueRows, samples: self.latencySamples))
+        }
+    }
+
+    private func serverURL() throws -> String {
+        guard let url = self.database.databaseURL ?? ProcessInfo.processInfo.environment["TUKU_DATABASE_URL"], !url.isEmpty else {
+            throw ValidationError("no database: pass --database-url or set TUKU_DATABASE_URL")
+        }
+        return url
+    }
+
+    static func withClient<Result: Sendable>(
+        _ configuration: PostgresClient.Configuration, logger: Logger, _ body: @Sendable (PostgresClient) async throws -> Result
+    ) async throws -> Result {
+        let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
+        return try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await client.run() }
+            defer { group.cancelAll() }
+            return try await body(client)
+        }
+    }
+
+    static func machine() -> String {
+        let cpu = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8))?
+            .split(separator: "\n").first { $0.hasPrefix("model name") }?
+            .split(separator: ":").last?.trimmingCharacters(in: .whitespaces) ?? "unknown CPU"
+        let load = (try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8))?.split(separator: " ").prefix(3).joined(separator: " ") ?? "?"
+        #if DEBUG
+        let build = "debug build (figures are pessimistic: use a release build)"
+        #else
+        let build = "release build"
+        #endif
+        return "machine: \(ProcessInfo.processInfo.activeProcessorCount) cores, \(ProcessInfo.processInfo.physicalMemory >> 30) GiB, \(cpu); load \(load); \(build); PostgreSQL on the same machine"
+    }
+}
+
+/// The measurements behind `tuku bench queue`.
+struct QueueBench: Sendable {
+    struct Figures: Sendable {
+        var drain: [(processes: Int, jobsPerSecond: Double, peakRSSMegabytes: Double)] = []
+        var enqueueRowsPerSecond: Double = 0
+        var latencyP50Milliseconds: Double = 0
+        var latencyP99Milliseconds: Double = 0
+    }
+
+    let client: PostgresClient
+    let url: String
+    let logger: Logger
+    let command: QueueBenchCommand
+
+    func round() async throws -> Figures {
+        var figures = Figures()
+        figures.enqueueRowsPerSecond = try await self.enqueue()
+        for processes in self.command.processes {
+            let (rate, rss) = try await self.drain(processes: processes)
+            figures.drain.append((processes, rate, rss))
+        }
+        (figures.latencyP50Milliseconds, figures.latencyP99Milliseconds) = try await self.latency()
+        return figures
+    }
+
+    /// Loads rows through the same parse-and-insert path as `tuku enqueue`.
+    private func enqueue() async throws -> Double {
+        let lines: [Substring] = (0..<self.command.enqueueRows).map { index in
+            Substring(#"{"kind":"noop","tenant":"tenant-\#(index % 50)","payload":{"employee":\#(index),"gross":"1234.50"},"idempotency_key":"bench-\#(index)"}"#)
+        }
+        let loader = Loader(queue: JobQueue(client: self.client, logger: self.logger), progress: Progress(total: lines.count, enabled: false))
+        let started = ContinuousClock.now
+        let summary = try await loader.load(lines: lines, batchSize: 1000)
+        let seconds = (ContinuousClock.now - started).secondsValue
+        guard summary.inserted == lines.count else {
+            throw ValidationError("enqueue benchmark inserted \(summary.inserted) of \(lines.count) rows")
+        }
+        try await self.clearQueue()
+        return Double(lines.count) / seconds
+    }
+
+    /// Starts worker processes on an empty queue, inserts `jobs` no-op jobs in one statement and measures,
+    /// from the database's own timestamps, how fast they are claimed, run and acknowledged.
+    private func drain(processes: Int) async throws -> (Double, Double) {
+        let workers = try (0..<processes).map { _ in try self.startWorker() }
+        defer { self.stop(workers) }
+        try await self.waitFor("SELECT count(*) = \(processes) FROM tuku.workers WHERE state = 'running'")
+        try await Task.sleep(for: .milliseconds(500))
+        try await self.client.execute(
+            "INSERT INTO tuku.jobs (kind, tenant, payload) SELECT 'noop', 'bench', '{}' FROM generate_series(1, \(self.command.jobs))",
+            logger: self.logger)
+        try await self.waitFor(
+            "SELECT NOT EXISTS (SELECT 1 FROM tuku.jobs WHERE state IN ('available', 'scheduled', 'retryable', 'running'))",
+            timeout: .seconds(600))
+        let seconds = try await self.scalar(
+            "SELECT extract(epoch FROM max(finished_at) - min(created_at))::float8 FROM tuku.jobs WHERE tenant = 'bench'", as: Double.self)
+        let attempts = try await self.scalar("SELECT count(*)::int8 FROM tuku.attempts a JOIN tuku.jobs j ON j.id = a.job_id WHERE j.tenant = 'bench'", as: Int64.self)
+        guard attempts == Int64(self.command.jobs) else {
+            throw ValidationError("drain wrote \(attempts) attempt rows for \(self.command.jobs) jobs")
+        }
+        let rss = workers.map(\.peakResidentMegabytes).max() ?? 0
+        self.stop(workers)
+        try await self.waitFor("SELECT count(*) = 0 FROM tuku.workers WHERE state <> 'stopped'")
+        try await self.clearQueue()
+        return (Double(self.command.jobs) / seconds, rss)
+    }
+
+    /// Single inserts into an idle queue, each timed from its insert to its claim by the database clock.
+    private func latency() async throws -> (Double, Double) {
+        let worker = try self.startWorker()
+        defer { self.stop([worker]) }
+        try await self.waitFor("SELECT count(*) = 1 FROM tuku.workers WHERE state = 'running'")
+        try await Task.sleep(for: .milliseconds(500))
+        for _ in 0..<self.command.latencySamples {
+            try await self.client.execute("SELECT tuku.enqueue('noop', 'bench', '{}')", logger: self.logger)
+            try await Task.sleep(for: .milliseconds(15))
+        }
+        try await self.waitFor("SELECT count(*) = \(self.command.latencySamples) FROM tuku.jobs WHERE tenant = 'bench' AND state = 'succeeded'")
+        let p50 = try await self.scalar(
+            "SELECT (percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM started_at - created_at)) * 1000)::float8 FROM tuku.jobs WHERE tenant = 'bench'",
+            as: Double.self)
+        let p99 = try await self.scalar(
+            "SELECT (percentile_cont(0.99) WITHIN GROUP (ORDER BY extract(epoch FROM started_at - created_at)) * 1000)::float8 FROM tuku.jobs WHERE tenant = 'bench'",
+            as: Double.self)
+        self.stop([worker])
+        try await self.waitFor("SELECT count(*) = 0 FROM tuku.workers WHERE state <> 'stopped'")
+        try await self.clearQueue()
+        return (p50, p99)
+    }
+
+    /// Adds finished jobs and their attempt rows, as months of history would leave them.
+    func addHistory(_ rows: Int) async throws {
+        try await self.client.withTransaction(logger: self.logger) { connection in
+            // The insert trigger admits only waiting jobs; history is written as it would have ended.
+            try await connection.execute("ALTER TABLE tuku.jobs DISABLE TRIGGER jobs_before_insert", logger: self.logger)
+            try await connection.execute(
+                """
+                INSERT INTO tuku.jobs (kind, tenant, payload, idempotency_key, state, attempt, created_at, run_at, started_at, finished_at)
+                SELECT 'noop', 'tenant-' || (i % 50), jsonb_build_object('employee', i), 'history-' || i,
+                       CASE WHEN i % 100 = 0 THEN 'rejected' ELSE 'succeeded' END, 1,
+                       now() - interval '30 days' + i * interval '1 ms', now() - interval '30 days' + i * interval '1 ms',
+                       now() - interval '30 days' + i * interval '1 ms', now() - interval '30 days' + i * interval '1 ms' + interval '40 ms'
+                FROM generate_series(1, \(rows)) i
+                """, logger: self.logger)
+            try await connection.execute("ALTER TABLE tuku.jobs ENABLE TRIGGER jobs_before_insert", logger: self.logger)
+            try await connection.execute(
+                """
+                INSERT INTO tuku.attempts (job_id, attempt, started_at, finished_at, outcome, resulting_state)
+                SELECT id, 1, started_at, finished_at, CASE state WHEN 'succeeded' THEN 'succeeded' ELSE 'rejected' END, state
+                FROM tuku.jobs
+                """, logger: self.logger)
+        }
+        try await self.client.execute("VACUUM ANALYZE tuku.jobs", logger: self.logger)
+        try await self.client.execute("VACUUM ANALYZE tuku.attempts", logger: self.logger)
+    }
+
+    /// Removes the waiting and just-finished benchmark jobs, keeping the added history.
+    private func clearQueue() async throws {
+        try await self.client.execute(
+            "DELETE FROM tuku.jobs WHERE idempotency_key IS NULL OR idempotency_key NOT LIKE 'history-%'", logger: self.logger)
+        try await self.client.execute("DELETE FROM tuku.workers", logger: self.logger)
+        try await self.client.execute("VACUUM ANALYZE tuku.jobs", logger: self.logger)
+        try await self.client.execute("VACUUM ANALYZE tuku.attempts", logger: self.logger)
+    }
+
+    private func startWorker() throws -> BenchWorker {
+        try BenchWorker(url: self.url, arguments: [
+            "--concurrency", "\(self.command.concurrency)", "--claim-batch", "\(self.command.claimBatch)",
+            "--poll-interval-ms", "1000", "--log-level", "warning", "--max-connections", "8",
+        ])
+    }
+
+    private func stop(_ workers: [BenchWorker]) {
+        for worker in workers { worker.stop() }
+    }
+
+    private func waitFor(_ query: PostgresQuery, timeout: Duration = .seconds(60)) async throws {
+        let deadline = ContinuousClock.now + timeout
+        while try await !self.scalar(query, as: Bool.self) {
+            guard ContinuousClock.now < deadline else { throw ValidationError("timed out waiting for: \(query.sql)") }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+    }
+
+    private func scalar<Value: PostgresDecodable & Sendable>(_ query: PostgresQuery, as: Value.Type) async throws -> Value {
+        for try await value in try await self.client.query(query, logger: self.logger).decode(Value.self) { return value }
+        throw ValidationError("no row from: \(query.sql)")
+    }
+
+    static func report(_ rounds: [(label: String, figures: Figures)], jobs: Int, enqueueRows: Int, samples: Int) -> String {
+        var table = TextTable("figure", "target")
+        table.header += rounds.map(\.label)
+        func row(_ name: String, _ target: String, _ value: (Figures) -> String) {
+            table.append([name, target] + rounds.map { value($0.figures) })
+        }
+        let processCounts = rounds.first?.figures.drain.map(\.processes) ?? []
+        for (index, processes) in processCounts.enumerated() {
+            row("drain, \(processes) worker process\(processes == 1 ? "" : "es") (no-op jobs/s)", processes == 2 ? ">= 20,000" : "",
+                { String(format: "%.0f", $0.drain[index].jobsPerSecond) })
+        }
+        row("bulk enqueue via tuku enqueue path (rows/s)", ">= 60,000", { String(format: "%.0f", $0.enqueueRowsPerSecond) })
+        row("insert-to-claim p50, idle queue (ms)", "<= 3", { String(format: "%.2f", $0.latencyP50Milliseconds) })
+        row("insert-to-claim p99, idle queue (ms)", "<= 20", { String(format: "%.2f", $0.latencyP99Milliseconds) })
+        row("worker peak resident memory (MB)", "<= 100", { String(format: "%.0f", $0.drain.map(\.peakRSSMegabytes).max() ?? 0) })
+        return table.render() + "\n(\(jobs) jobs per drain run, \(enqueueRows) rows per enqueue run, \(samples) latency samples)"
+    }
+}
+
+/// A `tuku worker` child process started by the benchmark.
+final class BenchWorker: @unchecked Sendable {  // Process is not Sendable; each instance is driven by one task.
+    private let process = Process()
+
+    init(url: String, arguments: [String]) throws {
+        self.process.executableURL = URL(fileURLWithPath: try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
+        self.process.arguments = ["worker"] + arguments
+        var environment = ProcessInfo.processInfo.environment
+        environment["TUKU_DATABASE_URL"] = url
+        self.process.environment = environment
+        self.process.standardOutput = FileHandle.nullDevice
+        try self.process.run()
+    }
+
+    /// The process's peak resident set size (VmHWM), in MB.
+    var peakResidentMegabytes: Double {
+        guard let status = try? String(contentsOfFile: "/proc/\(self.process.processIdentifier)/status", encoding: .utf8),
+              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
+              let kilobytes = Double(line.split(separator: " ").dropFirst().first ?? "")
+        else { return 0 }
+        return kilobytes / 1024
+    }
+
+    func stop() {
+        guard self.process.isRunning else { return }
+        self.process.terminate()  // SIGTERM: graceful shutdown
+        self.process.waitUntilExit()
+    }
+}
+
+extension Duration {
+    var secondsValue: Double {
+        Double(self.components.seconds) + Double(self.components.attoseconds) / 1e18
+    }
+}
