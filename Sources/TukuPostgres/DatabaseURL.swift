@@ -8,7 +8,7 @@ extension PostgresClient.Configuration {
     /// the system's trust roots. The password never appears in errors.
     public init(url text: String) throws {
         guard let components = URLComponents(string: text),
-              let scheme = components.scheme, ["postgres", "postgresql"].contains(scheme)
+            let scheme = components.scheme, ["postgres", "postgresql"].contains(scheme)
         else {
             throw QueueError(.invalidDatabaseURL, "expected postgres://user:password@host:port/database")
         }

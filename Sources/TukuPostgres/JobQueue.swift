@@ -95,9 +95,10 @@ public struct JobQueue: Sendable {
         for try await (id, kind, tenant, payload, attempt, maxAttempts, token) in rows.decode(
             (Int64, String, String, String, Int32, Int32, Int64).self
         ) {
-            jobs.append(ClaimedJob(
-                id: id, kind: kind, tenant: tenant, payload: payload,
-                attempt: Int(attempt), maxAttempts: Int(maxAttempts), leaseToken: token))
+            jobs.append(
+                ClaimedJob(
+                    id: id, kind: kind, tenant: tenant, payload: payload,
+                    attempt: Int(attempt), maxAttempts: Int(maxAttempts), leaseToken: token))
         }
         return jobs
     }
@@ -174,9 +175,11 @@ public struct JobQueue: Sendable {
         var accepted = Set<Int64>()
         for try await id in rows.decode(Int64.self) { accepted.insert(id) }
         if accepted.count < acks.count {
-            self.logger.warning("Acks refused: leases were taken over", metadata: [
-                "worker.id": "\(workerID)", "acks.refused": "\(acks.count - accepted.count)",
-            ])
+            self.logger.warning(
+                "Acks refused: leases were taken over",
+                metadata: [
+                    "worker.id": "\(workerID)", "acks.refused": "\(acks.count - accepted.count)",
+                ])
         }
         return accepted
     }

@@ -42,7 +42,8 @@ public struct Migrator: Sendable {
                         logger: self.logger
                     )
                 }
-                self.logger.info("Applied migration", metadata: ["migration.version": "\(migration.version)", "migration.name": "\(migration.name)"])
+                self.logger.info(
+                    "Applied migration", metadata: ["migration.version": "\(migration.version)", "migration.name": "\(migration.name)"])
                 done.append(migration)
             }
             return done
@@ -61,7 +62,8 @@ public struct Migrator: Sendable {
                     try await connection.execute(
                         "DELETE FROM tuku.schema_migrations WHERE version = \(migration.version)", logger: self.logger)
                 }
-                self.logger.info("Reverted migration", metadata: ["migration.version": "\(migration.version)", "migration.name": "\(migration.name)"])
+                self.logger.info(
+                    "Reverted migration", metadata: ["migration.version": "\(migration.version)", "migration.name": "\(migration.name)"])
                 done.append(migration)
             }
             return done
@@ -80,7 +82,8 @@ public struct Migrator: Sendable {
     private func checkKnown(_ applied: Set<Int>) throws {
         let known = Set(self.migrations.map(\.version))
         if let stranger = applied.subtracting(known).min() {
-            throw QueueError(.unknownMigration, "the database has migration \(stranger), which this tuku does not know: is it older than the database?")
+            throw QueueError(
+                .unknownMigration, "the database has migration \(stranger), which this tuku does not know: is it older than the database?")
         }
     }
 
@@ -108,7 +111,8 @@ public struct Migrator: Sendable {
                 try await record(connection)
             }
         } catch {
-            throw QueueError(.migrationFailed, "migration \(migration.version)_\(migration.name) failed and was rolled back", underlying: error)
+            throw QueueError(
+                .migrationFailed, "migration \(migration.version)_\(migration.name) failed and was rolled back", underlying: error)
         }
     }
 

@@ -13,7 +13,8 @@ extension PostgresClient {
     }
 
     /// Runs a query returning one row of one column and decodes it.
-    public func scalar<Value: PostgresDecodable & Sendable>(_ query: PostgresQuery, as type: Value.Type = Value.self) async throws -> Value {
+    public func scalar<Value: PostgresDecodable & Sendable>(_ query: PostgresQuery, as type: Value.Type = Value.self) async throws -> Value
+    {
         do {
             let rows = try await self.query(query, logger: Logger.test())
             for try await value in rows.decode(Value.self) { return value }

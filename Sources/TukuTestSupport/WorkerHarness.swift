@@ -32,7 +32,8 @@ public enum WorkerHarness {
         let registered = AsyncStream<Int64>.makeStream()
         let worker = Worker(
             queue: JobQueue(client: client, logger: logger), handlers: handlers, configuration: configuration,
-            logger: logger, onRegistered: { id in
+            logger: logger,
+            onRegistered: { id in
                 registered.continuation.yield(id)
                 registered.continuation.finish()
             })

@@ -20,9 +20,10 @@ public struct NoopHandler: JobHandler {
     public func run(_ payload: Payload, job: ClaimedJob, logger: Logger) async throws -> JobOutcome {
         if let delay = payload.delayMilliseconds {
             guard (0...600_000).contains(delay) else {
-                return .rejected(JobError(
-                    code: "payload_invalid", message: "the payload is not a valid 'noop' payload",
-                    problems: [.init(path: "delay_ms", reason: "must be from 0 to 600000")]))
+                return .rejected(
+                    JobError(
+                        code: "payload_invalid", message: "the payload is not a valid 'noop' payload",
+                        problems: [.init(path: "delay_ms", reason: "must be from 0 to 600000")]))
             }
             try await Task.sleep(for: .milliseconds(delay))
         }

@@ -64,12 +64,15 @@ public struct Worker: Service {
         let workerID = try await self.register()
         var logger = self.logger
         logger[metadataKey: "worker.id"] = "\(workerID)"
-        logger.info("Worker started", metadata: [
-            "worker.concurrency": "\(self.configuration.concurrency)",
-            "worker.kinds": "\(self.handlers.kinds.joined(separator: ","))",
-        ])
+        logger.info(
+            "Worker started",
+            metadata: [
+                "worker.concurrency": "\(self.configuration.concurrency)",
+                "worker.kinds": "\(self.handlers.kinds.joined(separator: ","))",
+            ])
         self.onRegistered(workerID)
-        let run = WorkerRun(queue: self.queue, handlers: self.handlers, configuration: self.configuration, workerID: workerID, logger: logger)
+        let run = WorkerRun(
+            queue: self.queue, handlers: self.handlers, configuration: self.configuration, workerID: workerID, logger: logger)
         await withGracefulShutdownHandler {
             await run.run()
         } onGracefulShutdown: {

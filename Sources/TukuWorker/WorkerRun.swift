@@ -72,7 +72,9 @@ final class WorkerRun: Sendable {
         do {
             try await withThrowingDiscardingTaskGroup { jobs in
                 while true {
-                    let (free, stopping) = self.state.withLock { ($0.shuttingDown ? 0 : self.configuration.concurrency - $0.inHand, $0.shuttingDown) }
+                    let (free, stopping) = self.state.withLock {
+                        ($0.shuttingDown ? 0 : self.configuration.concurrency - $0.inHand, $0.shuttingDown)
+                    }
                     if stopping { break }
                     var claimedFull = false
                     if free > 0 {
@@ -88,7 +90,8 @@ final class WorkerRun: Sendable {
                             }
                             claimedFull = claimed.count == limit
                         } catch {
-                            self.logger.error("Claim failed; retrying after the poll interval", metadata: ["error": "\(QueueError.describe(error))"])
+                            self.logger.error(
+                                "Claim failed; retrying after the poll interval", metadata: ["error": "\(QueueError.describe(error))"])
                             try? await Task.sleep(for: self.configuration.pollInterval)
                             continue
                         }
@@ -105,18 +108,22 @@ final class WorkerRun: Sendable {
                 } catch {
                     self.logger.warning("Could not mark the worker stopping", metadata: ["error": "\(QueueError.describe(error))"])
                 }
-                self.logger.info("Shutting down: no more claims; waiting for running jobs", metadata: [
-                    "worker.jobs_running": "\(self.state.withLock { $0.running })",
-                ])
+                self.logger.info(
+                    "Shutting down: no more claims; waiting for running jobs",
+                    metadata: [
+                        "worker.jobs_running": "\(self.state.withLock { $0.running })"
+                    ])
                 jobs.addTask {
                     let deadline = ContinuousClock.now + self.configuration.shutdownGracePeriod
                     while true {
                         let running = self.state.withLock { $0.running }
                         if running == 0 { return }
                         if ContinuousClock.now >= deadline {
-                            self.logger.warning("Shutdown grace period expired; handing back the leases of unfinished jobs", metadata: [
-                                "worker.jobs_released": "\(running)",
-                            ])
+                            self.logger.warning(
+                                "Shutdown grace period expired; handing back the leases of unfinished jobs",
+                                metadata: [
+                                    "worker.jobs_released": "\(running)"
+                                ])
                             throw GracePeriodExpired()
                         }
                         try? await Task.sleep(for: .milliseconds(50))
@@ -146,9 +153,11 @@ final class WorkerRun: Sendable {
             case .succeeded, .throttled:
                 logger.debug("Job finished", metadata: ["job.outcome": "\(resolved.name)"])
             case .retry, .rejected, .dead:
-                logger.notice("Job failed", metadata: [
-                    "job.outcome": "\(resolved.name)", "error.code": "\(resolved.error?.code ?? "")",
-                ])
+                logger.notice(
+                    "Job failed",
+                    metadata: [
+                        "job.outcome": "\(resolved.name)", "error.code": "\(resolved.error?.code ?? "")",
+                    ])
             }
         }
         let ack = JobAck(jobID: job.id, leaseToken: job.leaseToken, outcome: resolved, startedAt: startedAt)
@@ -192,9 +201,11 @@ final class WorkerRun: Sendable {
                 try await self.queue.acknowledge(batch, workerID: self.workerID)
                 break
             } catch {
-                self.logger.error("Ack failed; retrying", metadata: [
-                    "error": "\(QueueError.describe(error))", "acks.count": "\(batch.count)",
-                ])
+                self.logger.error(
+                    "Ack failed; retrying",
+                    metadata: [
+                        "error": "\(QueueError.describe(error))", "acks.count": "\(batch.count)",
+                    ])
                 try? await Task.sleep(for: delay)
                 delay = min(delay * 2, .seconds(5))
             }
@@ -255,7 +266,8 @@ final class WorkerRun: Sendable {
                 }
             } catch {
                 if Task.isCancelled { return }
-                self.logger.warning("LISTEN connection lost; polling until it is back", metadata: ["error": "\(QueueError.describe(error))"])
+                self.logger.warning(
+                    "LISTEN connection lost; polling until it is back", metadata: ["error": "\(QueueError.describe(error))"])
             }
             do { try await Task.sleep(for: .seconds(1)) } catch { return }
         }

@@ -7,8 +7,10 @@ import TukuPostgres
 
 /// Options every command that talks to PostgreSQL takes.
 struct DatabaseOptions: ParsableArguments {
-    @Option(name: .customLong("database-url"), help: ArgumentHelp(
-        "postgres://user:password@host:port/database (default: $TUKU_DATABASE_URL).", valueName: "url"))
+    @Option(
+        name: .customLong("database-url"),
+        help: ArgumentHelp(
+            "postgres://user:password@host:port/database (default: $TUKU_DATABASE_URL).", valueName: "url"))
     var databaseURL: String?
 
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
@@ -35,7 +37,8 @@ struct DatabaseOptions: ParsableArguments {
         _ body: @Sendable (PostgresClient, Logger) async throws -> Result
     ) async throws -> Result {
         let logger = self.makeLogger(label)
-        let client = PostgresClient(configuration: try self.clientConfiguration(maximumConnections: maximumConnections), backgroundLogger: logger)
+        let client = PostgresClient(
+            configuration: try self.clientConfiguration(maximumConnections: maximumConnections), backgroundLogger: logger)
         return try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { await client.run() }
             defer { group.cancelAll() }

@@ -10,10 +10,10 @@ struct EnqueueCommand: AsyncParsableCommand {
         commandName: "enqueue",
         abstract: "Load jobs from a JSON Lines file, one job per line.",
         discussion: """
-        Each line: {"kind": "...", "tenant": "...", "payload": {...}} with optional "idempotency_key", \
-        "priority", "run_at" and "max_attempts". Valid lines are inserted in batches; each invalid line is \
-        reported with its number and reason and skipped. Exits 2 when any line was rejected.
-        """
+            Each line: {"kind": "...", "tenant": "...", "payload": {...}} with optional "idempotency_key", \
+            "priority", "run_at" and "max_attempts". Valid lines are inserted in batches; each invalid line is \
+            reported with its number and reason and skipped. Exits 2 when any line was rejected.
+            """
     )
 
     @OptionGroup var database: DatabaseOptions
@@ -53,8 +53,9 @@ struct EnqueueCommand: AsyncParsableCommand {
             FileHandle.standardError.write(Data("line \(failure.line): \(failure.error)\n".utf8))
         }
         let seconds = max(Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18, 1e-9)
-        print("Enqueued \(summary.inserted) jobs (\(summary.duplicates) duplicates skipped, \(summary.failures.count) lines rejected) "
-            + "in \(String(format: "%.2f", seconds)) s, \(Int(Double(summary.inserted + summary.duplicates) / seconds)) rows/s.")
+        print(
+            "Enqueued \(summary.inserted) jobs (\(summary.duplicates) duplicates skipped, \(summary.failures.count) lines rejected) "
+                + "in \(String(format: "%.2f", seconds)) s, \(Int(Double(summary.inserted + summary.duplicates) / seconds)) rows/s.")
         if !summary.failures.isEmpty { throw ExitCode(2) }
     }
 }

@@ -71,11 +71,14 @@ struct JobsCommand: AsyncParsableCommand {
                     FROM tuku.jobs WHERE id = \(self.id)
                     """, logger: logger)
                 var found = false
-                for try await (kind, tenant, state, attempt, maxAttempts, key, priority, created, runAt, finished, owner, error) in jobs.decode(
-                    (String, String, String, Int32, Int32, String, Int32, String, String, String, String, String).self
-                ) {
+                for try await (kind, tenant, state, attempt, maxAttempts, key, priority, created, runAt, finished, owner, error)
+                    in jobs.decode(
+                        (String, String, String, Int32, Int32, String, Int32, String, String, String, String, String).self
+                    )
+                {
                     found = true
-                    print("""
+                    print(
+                        """
                         job \(self.id)
                           kind             \(kind)
                           tenant           \(tenant)
@@ -150,7 +153,8 @@ struct JobsCommand: AsyncParsableCommand {
 
     struct Cancel: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Cancel jobs: by id (tuku.cancel) or by filter (tuku.cancel_jobs). Running jobs end cancelled when their worker reports.")
+            abstract:
+                "Cancel jobs: by id (tuku.cancel) or by filter (tuku.cancel_jobs). Running jobs end cancelled when their worker reports.")
 
         @OptionGroup var database: DatabaseOptions
         @OptionGroup var filters: Filters

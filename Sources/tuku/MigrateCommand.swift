@@ -7,9 +7,9 @@ struct MigrateCommand: AsyncParsableCommand {
         commandName: "migrate",
         abstract: "Apply the migrations in sql/migrations (embedded in this binary).",
         discussion: """
-        Each migration runs in its own transaction and is recorded in tuku.schema_migrations; an advisory \
-        lock keeps two migrators from clashing. Running it twice is a no-op.
-        """
+            Each migration runs in its own transaction and is recorded in tuku.schema_migrations; an advisory \
+            lock keeps two migrators from clashing. Running it twice is a no-op.
+            """
     )
 
     @OptionGroup var database: DatabaseOptions

@@ -11,10 +11,10 @@ struct QueueBenchCommand: AsyncParsableCommand {
         commandName: "queue",
         abstract: "Measure drain rate, bulk enqueue, insert-to-claim latency and worker memory; then again with finished history.",
         discussion: """
-        Creates a scratch database on the server named by --database-url / TUKU_DATABASE_URL (the role needs \
-        CREATEDB), runs real `tuku worker` processes against it, and drops it at the end. Use a release build \
-        for representative figures (scripts/bench does).
-        """
+            Creates a scratch database on the server named by --database-url / TUKU_DATABASE_URL (the role needs \
+            CREATEDB), runs real `tuku worker` processes against it, and drops it at the end. Use a release build \
+            for representative figures (scripts/bench does).
+            """
     )
 
     @OptionGroup var database: DatabaseOptions
@@ -101,16 +101,19 @@ struct QueueBenchCommand: AsyncParsableCommand {
     }
 
     static func machine() -> String {
-        let cpu = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8))?
+        let cpu =
+            (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8))?
             .split(separator: "\n").first { $0.hasPrefix("model name") }?
             .split(separator: ":").last?.trimmingCharacters(in: .whitespaces) ?? "unknown CPU"
-        let load = (try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8))?.split(separator: " ").prefix(3).joined(separator: " ") ?? "?"
+        let load =
+            (try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8))?.split(separator: " ").prefix(3).joined(separator: " ") ?? "?"
         #if DEBUG
         let build = "debug build (figures are pessimistic: use a release build)"
         #else
         let build = "release build"
         #endif
-        return "machine: \(ProcessInfo.processInfo.activeProcessorCount) cores, \(ProcessInfo.processInfo.physicalMemory >> 30) GiB, \(cpu); load \(load); \(build); PostgreSQL on the same machine"
+        return
+            "machine: \(ProcessInfo.processInfo.activeProcessorCount) cores, \(ProcessInfo.processInfo.physicalMemory >> 30) GiB, \(cpu); load \(load); \(build); PostgreSQL on the same machine"
     }
 }
 
@@ -142,9 +145,12 @@ struct QueueBench: Sendable {
     /// Loads rows through the same parse-and-insert path as `tuku enqueue`.
     private func enqueue() async throws -> Double {
         let lines: [Substring] = (0..<self.command.enqueueRows).map { index in
-            Substring(#"{"kind":"noop","tenant":"tenant-\#(index % 50)","payload":{"employee":\#(index),"gross":"1234.50"},"idempotency_key":"bench-\#(index)"}"#)
+            Substring(
+                #"{"kind":"noop","tenant":"tenant-\#(index % 50)","payload":{"employee":\#(index),"gross":"1234.50"},"idempotency_key":"bench-\#(index)"}"#
+            )
         }
-        let loader = Loader(queue: JobQueue(client: self.client, logger: self.logger), progress: Progress(total: lines.count, enabled: false))
+        let loader = Loader(
+            queue: JobQueue(client: self.client, logger: self.logger), progress: Progress(total: lines.count, enabled: false))
         let started = ContinuousClock.now
         let summary = try await loader.load(lines: lines, batchSize: 1000)
         let seconds = (ContinuousClock.now - started).secondsValue
@@ -170,7 +176,8 @@ struct QueueBench: Sendable {
             timeout: .seconds(600))
         let seconds = try await self.scalar(
             "SELECT extract(epoch FROM max(finished_at) - min(created_at))::float8 FROM tuku.jobs WHERE tenant = 'bench'", as: Double.self)
-        let attempts = try await self.scalar("SELECT count(*)::int8 FROM tuku.attempts a JOIN tuku.jobs j ON j.id = a.job_id WHERE j.tenant = 'bench'", as: Int64.self)
+        let attempts = try await self.scalar(
+            "SELECT count(*)::int8 FROM tuku.attempts a JOIN tuku.jobs j ON j.id = a.job_id WHERE j.tenant = 'bench'", as: Int64.self)
         guard attempts == Int64(self.command.jobs) else {
             throw ValidationError("drain wrote \(attempts) attempt rows for \(self.command.jobs) jobs")
         }
@@ -191,7 +198,8 @@ struct QueueBench: Sendable {
             try await self.client.execute("SELECT tuku.enqueue('noop', 'bench', '{}')", logger: self.logger)
             try await Task.sleep(for: .milliseconds(15))
         }
-        try await self.waitFor("SELECT count(*) = \(self.command.latencySamples) FROM tuku.jobs WHERE tenant = 'bench' AND state = 'succeeded'")
+        try await self.waitFor(
+            "SELECT count(*) = \(self.command.latencySamples) FROM tuku.jobs WHERE tenant = 'bench' AND state = 'succeeded'")
         let p50 = try await self.scalar(
             "SELECT (percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM started_at - created_at)) * 1000)::float8 FROM tuku.jobs WHERE tenant = 'bench'",
             as: Double.self)
@@ -240,10 +248,12 @@ struct QueueBench: Sendable {
     }
 
     private func startWorker() throws -> BenchWorker {
-        try BenchWorker(url: self.url, arguments: [
-            "--concurrency", "\(self.command.concurrency)", "--claim-batch", "\(self.command.claimBatch)",
-            "--poll-interval-ms", "1000", "--log-level", "warning", "--max-connections", "8",
-        ])
+        try BenchWorker(
+            url: self.url,
+            arguments: [
+                "--concurrency", "\(self.command.concurrency)", "--claim-batch", "\(self.command.claimBatch)",
+                "--poll-interval-ms", "1000", "--log-level", "warning", "--max-connections", "8",
+            ])
     }
 
     private func stop(_ workers: [BenchWorker]) {
@@ -271,7 +281,8 @@ struct QueueBench: Sendable {
         }
         let processCounts = rounds.first?.figures.drain.map(\.processes) ?? []
         for (index, processes) in processCounts.enumerated() {
-            row("drain, \(processes) worker process\(processes == 1 ? "" : "es") (no-op jobs/s)", processes == 2 ? ">= 20,000" : "",
+            row(
+                "drain, \(processes) worker process\(processes == 1 ? "" : "es") (no-op jobs/s)", processes == 2 ? ">= 20,000" : "",
                 { String(format: "%.0f", $0.drain[index].jobsPerSecond) })
         }
         row("bulk enqueue via tuku enqueue path (rows/s)", ">= 60,000", { String(format: "%.0f", $0.enqueueRowsPerSecond) })
@@ -299,8 +310,8 @@ final class BenchWorker: @unchecked Sendable {  // Process is not Sendable; each
     /// The process's peak resident set size (VmHWM), in MB.
     var peakResidentMegabytes: Double {
         guard let status = try? String(contentsOfFile: "/proc/\(self.process.processIdentifier)/status", encoding: .utf8),
-              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
-              let kilobytes = Double(line.split(separator: " ").dropFirst().first ?? "")
+            let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
+            let kilobytes = Double(line.split(separator: " ").dropFirst().first ?? "")
         else { return 0 }
         return kilobytes / 1024
     }

@@ -10,10 +10,10 @@ struct WorkerCommand: AsyncParsableCommand {
         commandName: "worker",
         abstract: "Claim and run jobs until SIGTERM or SIGINT.",
         discussion: """
-        Start as many as you like, on as many machines as you like: they share the queue through PostgreSQL \
-        alone. On SIGTERM/SIGINT a worker stops claiming, lets running jobs finish for up to \
-        --shutdown-grace seconds, hands back the rest, and exits 0.
-        """
+            Start as many as you like, on as many machines as you like: they share the queue through PostgreSQL \
+            alone. On SIGTERM/SIGINT a worker stops claiming, lets running jobs finish for up to \
+            --shutdown-grace seconds, hands back the rest, and exits 0.
+            """
     )
 
     @OptionGroup var database: DatabaseOptions
@@ -40,7 +40,9 @@ struct WorkerCommand: AsyncParsableCommand {
     var maximumConnections: Int = 10
 
     func validate() throws {
-        guard self.concurrency >= 1, self.claimBatch >= 1 else { throw ValidationError("--concurrency and --claim-batch must be at least 1") }
+        guard self.concurrency >= 1, self.claimBatch >= 1 else {
+            throw ValidationError("--concurrency and --claim-batch must be at least 1")
+        }
         guard self.leaseSeconds >= 3 else { throw ValidationError("--lease must be at least 3 seconds") }
         guard self.maximumConnections >= 3 else { throw ValidationError("--max-connections must be at least 3 (claims, acks, LISTEN)") }
     }

@@ -1,6 +1,7 @@
 import Logging
 import Testing
 import TukuCore
+
 @testable import TukuWorker
 
 @Suite("Handler registry")

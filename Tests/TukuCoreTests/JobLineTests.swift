@@ -6,7 +6,8 @@ import TukuCore
 struct JobLineTests {
     @Test("a full line parses, keeping its own text for the payload")
     func fullLine() throws {
-        let text = #"{"kind":"noop","tenant":"acme","payload":{"amount":1234.50},"idempotency_key":"k-1","priority":5,"run_at":"2026-11-25T09:00:00.250Z","max_attempts":3}"#
+        let text =
+            #"{"kind":"noop","tenant":"acme","payload":{"amount":1234.50},"idempotency_key":"k-1","priority":5,"run_at":"2026-11-25T09:00:00.250Z","max_attempts":3}"#
         let line = try JobLine.parse(text)
         #expect(line.kind == "noop")
         #expect(line.tenant == "acme")
@@ -36,11 +37,13 @@ struct JobLineTests {
         }
     }
 
-    @Test("lines that are not JSON objects are refused with their own codes", arguments: [
-        ("not json", "line_not_json"),
-        ("[1,2]", "line_not_object"),
-        ("", "line_not_json"),
-    ])
+    @Test(
+        "lines that are not JSON objects are refused with their own codes",
+        arguments: [
+            ("not json", "line_not_json"),
+            ("[1,2]", "line_not_object"),
+            ("", "line_not_json"),
+        ])
     func notObjects(text: String, code: String) {
         #expect(throws: JobError.self) { try JobLine.parse(text) }
         do { _ = try JobLine.parse(text) } catch { #expect(error.code == code) }

@@ -20,7 +20,9 @@ struct MigrationTests {
             let reverted = try await migrator.rollback(to: 0)
             #expect(reverted.map(\.version) == Migration.bundled.map(\.version).reversed())
             #expect(try await client.scalar("SELECT to_regclass('tuku.jobs') IS NULL", as: Bool.self))
-            #expect(try await client.scalar("SELECT count(*)::int8 FROM pg_proc WHERE pronamespace = 'tuku'::regnamespace", as: Int64.self) == 0)
+            #expect(
+                try await client.scalar("SELECT count(*)::int8 FROM pg_proc WHERE pronamespace = 'tuku'::regnamespace", as: Int64.self) == 0
+            )
 
             #expect(try await migrator.migrate().count == Migration.bundled.count)
             let status = try await migrator.status()
@@ -42,7 +44,9 @@ struct MigrationTests {
                 return try await group.reduce(into: [Int]()) { $0.append($1) }
             }
             #expect(applied.sorted() == [0, 0, 0, Migration.bundled.count])
-            #expect(try await client.scalar("SELECT count(*)::int8 FROM tuku.schema_migrations", as: Int64.self) == Int64(Migration.bundled.count))
+            #expect(
+                try await client.scalar("SELECT count(*)::int8 FROM tuku.schema_migrations", as: Int64.self)
+                    == Int64(Migration.bundled.count))
         }
     }
 

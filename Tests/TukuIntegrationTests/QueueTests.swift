@@ -18,7 +18,9 @@ struct QueueTests {
     }
 
     func ack(_ job: ClaimedJob, _ outcome: JobOutcome) -> JobAck {
-        JobAck(jobID: job.id, leaseToken: job.leaseToken, outcome: .init(outcome, attempt: job.attempt, policy: RetryPolicy()), startedAt: Date())
+        JobAck(
+            jobID: job.id, leaseToken: job.leaseToken, outcome: .init(outcome, attempt: job.attempt, policy: RetryPolicy()),
+            startedAt: Date())
     }
 
     @Test("8 concurrent claimers over 10,000 jobs claim each exactly once")
@@ -49,7 +51,9 @@ struct QueueTests {
             }
             #expect(claimedIDs.count == 10_000)
             #expect(Set(claimedIDs).count == 10_000)
-            #expect(try await client.scalar("SELECT count(*)::int8 FROM tuku.jobs WHERE state = 'succeeded' AND attempt = 1", as: Int64.self) == 10_000)
+            #expect(
+                try await client.scalar("SELECT count(*)::int8 FROM tuku.jobs WHERE state = 'succeeded' AND attempt = 1", as: Int64.self)
+                    == 10_000)
             #expect(try await client.scalar("SELECT count(DISTINCT job_id)::int8 FROM tuku.attempts", as: Int64.self) == 10_000)
             #expect(try await client.scalar("SELECT count(*)::int8 FROM tuku.attempts", as: Int64.self) == 10_000)
         }
@@ -68,7 +72,9 @@ struct QueueTests {
             let rescued = try await queue.rescueExpiredLeases(workerLostAfter: .seconds(3600))
             #expect(rescued == [first.id])
             #expect(try await client.scalar("SELECT state FROM tuku.jobs WHERE id = \(first.id)", as: String.self) == "retryable")
-            #expect(try await client.scalar("SELECT last_error->>'code' FROM tuku.jobs WHERE id = \(first.id)", as: String.self) == "lease_expired")
+            #expect(
+                try await client.scalar("SELECT last_error->>'code' FROM tuku.jobs WHERE id = \(first.id)", as: String.self)
+                    == "lease_expired")
 
             let second = try #require(try await queue.claim(workerID: fresh, limit: 1, lease: .seconds(60)).first)
             #expect(second.id == first.id)
@@ -76,7 +82,8 @@ struct QueueTests {
             #expect(second.leaseToken != first.leaseToken)
 
             // The stale worker wakes up and reports failure: refused, the job stays with the new owner.
-            let refused = try await queue.acknowledge([self.ack(first, .rejected(JobError(code: "late", message: "too late")))], workerID: stale)
+            let refused = try await queue.acknowledge(
+                [self.ack(first, .rejected(JobError(code: "late", message: "too late")))], workerID: stale)
             #expect(refused.isEmpty)
             #expect(try await client.scalar("SELECT state FROM tuku.jobs WHERE id = \(first.id)", as: String.self) == "running")
             #expect(try await client.scalar("SELECT lease_owner FROM tuku.jobs WHERE id = \(first.id)", as: Int64.self) == fresh)
@@ -127,7 +134,8 @@ struct QueueTests {
             let first = try await client.scalar("SELECT tuku.enqueue('noop', 'acme', '{\"n\":1}', 'payday-2026-11')", as: Int64.self)
             let again = try await client.scalar("SELECT tuku.enqueue('noop', 'acme', '{\"n\":2}', 'payday-2026-11')", as: Int64.self)
             #expect(first == again)
-            try await client.execute("INSERT INTO tuku.jobs (kind, tenant, payload, idempotency_key) VALUES ('noop', 'acme', '{}', 'payday-2026-11')")
+            try await client.execute(
+                "INSERT INTO tuku.jobs (kind, tenant, payload, idempotency_key) VALUES ('noop', 'acme', '{}', 'payday-2026-11')")
             let queue = JobQueue(client: client, logger: self.logger)
             let bulk = try await queue.enqueue([
                 try JobLine.parse(#"{"kind":"noop","tenant":"acme","payload":{},"idempotency_key":"payday-2026-11"}"#),
@@ -146,13 +154,15 @@ struct QueueTests {
             let notified = try await client.withConnection { listener in
                 try await listener.listen(on: JobQueue.notificationChannel) { notifications in
                     try await client.execute("INSERT INTO tuku.jobs (kind, tenant, payload) VALUES ('noop', 'acme', '{}')")
-                    try await client.execute("INSERT INTO tuku.jobs (kind, tenant, payload, run_at) VALUES ('noop', 'acme', '{}', now() + interval '1 hour')")
+                    try await client.execute(
+                        "INSERT INTO tuku.jobs (kind, tenant, payload, run_at) VALUES ('noop', 'acme', '{}', now() + interval '1 hour')")
                     var iterator = notifications.makeAsyncIterator()
                     return try await iterator.next() != nil
                 }
             }
             #expect(notified)
-            let states = try await client.scalar("SELECT string_agg(state || ':' || priority || ':' || max_attempts, ',' ORDER BY id) FROM tuku.jobs", as: String.self)
+            let states = try await client.scalar(
+                "SELECT string_agg(state || ':' || priority || ':' || max_attempts, ',' ORDER BY id) FROM tuku.jobs", as: String.self)
             #expect(states == "available:100:10,scheduled:100:10")
             await #expect(throws: (any Error).self) {
                 try await client.execute("INSERT INTO tuku.jobs (kind, tenant, payload, state) VALUES ('noop', 'acme', '{}', 'succeeded')")
@@ -197,8 +207,11 @@ struct QueueTests {
             job = try #require(try await queue.claim(workerID: worker, limit: 1, lease: .seconds(30)).first)
             #expect(job.attempt == 2)
             _ = try await queue.acknowledge([self.ack(job, .retry(after: .zero, error: error))], workerID: worker)
-            #expect(try await client.scalar("SELECT state || ':' || attempt || ':' || (finished_at IS NOT NULL) FROM tuku.jobs", as: String.self) == "dead:2:true")
-            let outcomes = try await client.scalar("SELECT string_agg(outcome || '>' || resulting_state, ',' ORDER BY id) FROM tuku.attempts", as: String.self)
+            #expect(
+                try await client.scalar(
+                    "SELECT state || ':' || attempt || ':' || (finished_at IS NOT NULL) FROM tuku.jobs", as: String.self) == "dead:2:true")
+            let outcomes = try await client.scalar(
+                "SELECT string_agg(outcome || '>' || resulting_state, ',' ORDER BY id) FROM tuku.attempts", as: String.self)
             #expect(outcomes == "throttled>available,retry>retryable,retry>dead")
         }
     }
@@ -219,12 +232,15 @@ struct QueueTests {
 
             // Cancelling a running job waits for its worker: a failure then ends it cancelled, not retryable.
             #expect(try await client.scalar("SELECT tuku.cancel(\(running.id))", as: String.self) == "running")
-            _ = try await queue.acknowledge([self.ack(running, .retry(after: .zero, error: JobError(code: "x", message: "y")))], workerID: worker)
+            _ = try await queue.acknowledge(
+                [self.ack(running, .retry(after: .zero, error: JobError(code: "x", message: "y")))], workerID: worker)
             #expect(try await client.scalar("SELECT state FROM tuku.jobs WHERE id = \(running.id)", as: String.self) == "cancelled")
 
             #expect(try await client.scalar("SELECT tuku.cancel_jobs(state => 'available')", as: Int32.self) == 2)
             #expect(try await client.scalar("SELECT tuku.retry_jobs(state => 'cancelled')", as: Int32.self) == 3)
-            #expect(try await client.scalar("SELECT count(*)::int8 FROM tuku.jobs WHERE state = 'available' AND finished_at IS NULL", as: Int64.self) == 3)
+            #expect(
+                try await client.scalar(
+                    "SELECT count(*)::int8 FROM tuku.jobs WHERE state = 'available' AND finished_at IS NULL", as: Int64.self) == 3)
             await #expect(throws: (any Error).self) { try await client.execute("SELECT tuku.cancel_jobs()") }
         }
     }

@@ -22,8 +22,10 @@ struct WorkerProcessTests {
             worker.signal(SIGTERM)
             let status = try await worker.waitForExit(timeout: .seconds(30))
             #expect(status == 0, "log:\n\(worker.log)")
-            #expect(try await client.scalar(
-                "SELECT count(*)::int8 FROM tuku.jobs WHERE state = 'available' AND attempt = 0 AND lease_owner IS NULL", as: Int64.self) == 3)
+            #expect(
+                try await client.scalar(
+                    "SELECT count(*)::int8 FROM tuku.jobs WHERE state = 'available' AND attempt = 0 AND lease_owner IS NULL", as: Int64.self
+                ) == 3)
             #expect(try await client.scalar("SELECT count(*)::int8 FROM tuku.attempts WHERE outcome = 'released'", as: Int64.self) == 3)
             #expect(try await client.scalar("SELECT state FROM tuku.workers", as: String.self) == "stopped")
         }

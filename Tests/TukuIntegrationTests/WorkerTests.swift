@@ -84,10 +84,14 @@ struct WorkerTests {
                 try await client.waitUntil("SELECT count(*) = 200 FROM tuku.jobs WHERE finished_at IS NOT NULL")
             }
             #expect(try await client.scalar("SELECT count(*)::int8 FROM tuku.jobs WHERE state = 'succeeded'", as: Int64.self) == 160)
-            #expect(try await client.scalar("SELECT count(*)::int8 FROM tuku.jobs WHERE state = 'rejected' AND last_error->>'code' = 'unknown_kind'", as: Int64.self) == 20)
-            #expect(try await client.scalar(
-                "SELECT count(*)::int8 FROM tuku.jobs WHERE state = 'rejected' AND last_error->>'code' = 'payload_undecodable' AND last_error->'problems'->0->>'path' = 'delay_ms'",
-                as: Int64.self) == 20)
+            #expect(
+                try await client.scalar(
+                    "SELECT count(*)::int8 FROM tuku.jobs WHERE state = 'rejected' AND last_error->>'code' = 'unknown_kind'", as: Int64.self
+                ) == 20)
+            #expect(
+                try await client.scalar(
+                    "SELECT count(*)::int8 FROM tuku.jobs WHERE state = 'rejected' AND last_error->>'code' = 'payload_undecodable' AND last_error->'problems'->0->>'path' = 'delay_ms'",
+                    as: Int64.self) == 20)
             #expect(try await client.scalar("SELECT count(*)::int8 FROM tuku.attempts", as: Int64.self) == 200)
         }
     }
