@@ -20,6 +20,68 @@ public struct JobLine: Sendable, Hashable {
 
     /// Parses and checks one line; the error lists every problem found.
     public static func parse(_ line: String) throws(JobError) -> JobLine {
+        // Fast path for well-formed lines: one strict decode. Anything it refuses goes through the
+        // field-by-field check below, which names every problem.
+        if let fields = try? Self.decoder.decode(WellFormed.self, from: Data(line.utf8)), !line.contains("\\u0000") {
+            var runAt: Date?
+            if let text = fields.runAt {
+                runAt = Self.parseTimestamp(text)
+            }
+            if runAt != nil || fields.runAt == nil {
+                return JobLine(
+                    kind: fields.kind, tenant: fields.tenant, idempotencyKey: fields.idempotencyKey,
+                    priority: fields.priority, runAt: runAt, maxAttempts: fields.maxAttempts, json: line
+                )
+            }
+        }
+        return try Self.parseReportingProblems(line)
+    }
+
+    private static let decoder = JSONDecoder()
+
+    /// A line with every field present having the right type and range; decoding throws otherwise.
+    private struct WellFormed: Decodable {
+        var kind: String
+        var tenant: String
+        var idempotencyKey: String?
+        var priority: Int?
+        var runAt: String?
+        var maxAttempts: Int?
+
+        struct Key: CodingKey {
+            var stringValue: String
+            var intValue: Int? { nil }
+            init(stringValue: String) { self.stringValue = stringValue }
+            init?(intValue: Int) { nil }
+            static let kind = Key(stringValue: "kind")
+            static let tenant = Key(stringValue: "tenant")
+            static let payload = Key(stringValue: "payload")
+            static let idempotencyKey = Key(stringValue: "idempotency_key")
+            static let priority = Key(stringValue: "priority")
+            static let runAt = Key(stringValue: "run_at")
+            static let maxAttempts = Key(stringValue: "max_attempts")
+            static let known: Set<String> = ["kind", "tenant", "payload", "idempotency_key", "priority", "run_at", "max_attempts"]
+        }
+
+        struct Refused: Error {}
+
+        init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: Key.self)
+            guard container.allKeys.allSatisfy({ Key.known.contains($0.stringValue) }) else { throw Refused() }
+            self.kind = try container.decode(String.self, forKey: .kind)
+            self.tenant = try container.decode(String.self, forKey: .tenant)
+            _ = try container.nestedContainer(keyedBy: Key.self, forKey: .payload)
+            self.idempotencyKey = try container.decodeIfPresent(String.self, forKey: .idempotencyKey)
+            self.priority = try container.decodeIfPresent(Int.self, forKey: .priority)
+            self.runAt = try container.decodeIfPresent(String.self, forKey: .runAt)
+            self.maxAttempts = try container.decodeIfPresent(Int.self, forKey: .maxAttempts)
+            guard !self.kind.isEmpty, !self.tenant.isEmpty, self.idempotencyKey?.isEmpty != true,
+                  (0...1000).contains(self.priority ?? 0), (1...1000).contains(self.maxAttempts ?? 1)
+            else { throw Refused() }
+        }
+    }
+
+    private static func parseReportingProblems(_ line: String) throws(JobError) -> JobLine {
         var problems: [JobError.Problem] = []
         let fields: [String: JSONValue]
         do {
