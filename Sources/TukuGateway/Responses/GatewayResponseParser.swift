@@ -32,6 +32,13 @@ public enum GatewayResponseParser {
         if lowered.hasPrefix("<!doctype html") || lowered.hasPrefix("<html") {
             throw GatewayError(code: .htmlResponse, reason: "reply is an HTML page, not SOAP", excerpt: excerpt)
         }
+        // FoundationXML's XMLDocument parses in libxml2's recovery mode and accepts truncated or broken documents,
+        // so well-formedness is checked first with the strict (SAX) XMLParser.
+        let checker = XMLParser(data: body)
+        checker.shouldResolveExternalEntities = false
+        guard checker.parse(), checker.parserError == nil else {
+            throw GatewayError(code: .nonXMLResponse, reason: "reply body is not well-formed XML", excerpt: excerpt)
+        }
         let document: XMLDocument
         do {
             document = try XMLDocument(data: body, options: [.nodeLoadExternalEntitiesNever])
@@ -108,7 +115,7 @@ public enum GatewayResponseParser {
     private static func parseReturnStatus(_ element: XMLElement, namespace: String) -> ReturnStatus {
         let status = element.child(namespace, "status")
         return ReturnStatus(
-            code: status?.attribute(forName: "code")?.stringValue,
+            code: status?.unqualifiedAttribute("code"),
             text: status?.trimmedText ?? "",
             receivedDate: element.child(namespace, "receivedDate")?.trimmedText
                 .flatMap { try? CalendarDate($0) },
@@ -131,7 +138,7 @@ public enum GatewayResponseParser {
             current = subcode.child(soap, "Subcode")
         }
         let texts = fault.child(soap, "Reason")?.children(soap, "Text") ?? []
-        let english = texts.first { $0.attribute(forName: "xml:lang")?.stringValue?.lowercased().hasPrefix("en") == true }
+        let english = texts.first { $0.languageAttribute?.lowercased().hasPrefix("en") == true }
         let reason = (english ?? texts.first)?.trimmedText ?? ""
         let detail = fault.child(soap, "Detail")?.trimmedText
         return SOAPFault(code: code, subcodes: subcodes, reason: reason, detail: detail?.isEmpty == true ? nil : detail)
@@ -188,6 +195,25 @@ extension XMLElement {
         for case let element as XMLElement in children ?? [] {
             if predicate(element) { return element }
             if let found = element.firstDescendant(where: predicate) { return found }
+        }
+        return nil
+    }
+
+    /// The value of an attribute without a namespace (`attribute(forName:)` misses these on namespaced elements
+    /// in swift-corelibs-foundation, so the attributes are searched directly).
+    func unqualifiedAttribute(_ localName: String) -> String? {
+        for attribute in attributes ?? [] where (attribute.uri ?? "").isEmpty && attribute.localName == localName {
+            return attribute.stringValue
+        }
+        return nil
+    }
+
+    /// The `xml:lang` attribute's value.
+    var languageAttribute: String? {
+        for attribute in attributes ?? []
+        where attribute.name == "xml:lang"
+            || (attribute.localName == "lang" && attribute.uri == "http://www.w3.org/XML/1998/namespace") {
+            return attribute.stringValue
         }
         return nil
     }
