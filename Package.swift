@@ -72,6 +72,17 @@ let package = Package(
             dependencies: ["tuku-embed"],
             path: "Sources/TukuEmbedPlugin"
         ),
+        // IRD payday-filing payload models and validation: IRD numbers, money, dates, the five job kinds. No I/O.
+        .target(
+            name: "TukuIRD",
+            swiftSettings: strictSwift6
+        ),
+        // The IRD gateway seam: SOAP 1.2 envelopes, response parsing, outcome classification.
+        .target(
+            name: "TukuGateway",
+            dependencies: ["TukuIRD"],
+            swiftSettings: strictSwift6
+        ),
         .target(
             name: "TukuTestSupport",
             dependencies: [
@@ -87,6 +98,11 @@ let package = Package(
         .testTarget(
             name: "TukuCoreTests",
             dependencies: ["TukuCore", "TukuPostgres", "TukuWorker"],
+            swiftSettings: strictSwift6
+        ),
+        .testTarget(
+            name: "TukuIRDTests",
+            dependencies: ["TukuIRD", "TukuGateway"],
             swiftSettings: strictSwift6
         ),
         .testTarget(
