@@ -45,6 +45,9 @@ public enum GatewayResponseParser {
         } catch {
             throw GatewayError(code: .nonXMLResponse, reason: "reply body is not well-formed XML", excerpt: excerpt)
         }
+        // The elements below point into the document's libxml2 tree, which the document frees when it is released:
+        // keep it alive until parsing is done (the optimiser may otherwise release it after its last direct use).
+        defer { withExtendedLifetime(document) {} }
         guard let root = document.rootElement() else {
             throw GatewayError(code: .nonXMLResponse, reason: "reply body has no root element", excerpt: excerpt)
         }
@@ -202,7 +205,9 @@ extension XMLElement {
     /// The value of an attribute without a namespace (`attribute(forName:)` misses these on namespaced elements
     /// in swift-corelibs-foundation, so the attributes are searched directly).
     func unqualifiedAttribute(_ localName: String) -> String? {
-        for attribute in attributes ?? [] where (attribute.uri ?? "").isEmpty && attribute.localName == localName {
+        // Matched on the qualified name: an unprefixed attribute has no namespace. (Reading `localName` or `uri`
+        // of attribute nodes crashes intermittently in swift-corelibs-foundation's _CFXMLNodeCopyURI.)
+        for attribute in attributes ?? [] where attribute.name == localName {
             return attribute.stringValue
         }
         return nil
@@ -210,9 +215,7 @@ extension XMLElement {
 
     /// The `xml:lang` attribute's value.
     var languageAttribute: String? {
-        for attribute in attributes ?? []
-        where attribute.name == "xml:lang"
-            || (attribute.localName == "lang" && attribute.uri == "http://www.w3.org/XML/1998/namespace") {
+        for attribute in attributes ?? [] where attribute.name == "xml:lang" {
             return attribute.stringValue
         }
         return nil
