@@ -10,6 +10,8 @@ public struct JobAck: Sendable, Hashable {
     public var outcome: Outcome
     /// When the run started, on the wall clock.
     public var startedAt: Date
+    /// The HTTP calls the run made, in order.
+    public var exchanges: [ExchangeRecord]
 
     /// The outcome as stored: a name, an optional error, and the delay before the next run.
     public struct Outcome: Sendable, Hashable {
@@ -49,10 +51,11 @@ public struct JobAck: Sendable, Hashable {
         }
     }
 
-    public init(jobID: Int64, leaseToken: Int64, outcome: Outcome, startedAt: Date) {
+    public init(jobID: Int64, leaseToken: Int64, outcome: Outcome, startedAt: Date, exchanges: [ExchangeRecord] = []) {
         self.jobID = jobID
         self.leaseToken = leaseToken
         self.outcome = outcome
         self.startedAt = startedAt
+        self.exchanges = exchanges
     }
 }

@@ -115,6 +115,7 @@ public struct JobQueue: Sendable {
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         var ids: [Int64] = [], tokens: [Int64] = [], outcomes: [String] = [], errors: [String] = []
         var delays: [Double] = [], startedAt: [Date] = []
+        var exchanges = ExchangeColumns()
         for ack in acks {
             ids.append(ack.jobID)
             tokens.append(ack.leaseToken)
@@ -122,6 +123,9 @@ public struct JobQueue: Sendable {
             errors.append(try ack.outcome.error.map { String(decoding: try encoder.encode($0), as: UTF8.self) } ?? "")
             delays.append(ack.outcome.delay.map(\.seconds) ?? -1)
             startedAt.append(ack.startedAt)
+            for exchange in ack.exchanges {
+                try exchanges.append(exchange, jobID: ack.jobID, encoder: encoder)
+            }
         }
         let rows = try await self.client.query(
             """
@@ -169,9 +173,33 @@ public struct JobQueue: Sendable {
                        \(workerID), r.started_at, r.outcome, a.state, r.error,
                        CASE WHEN a.state IN ('retryable', 'scheduled', 'available') THEN r.retry_at END
                 FROM acked a JOIN resolved r ON r.id = a.id
+                RETURNING id, job_id, attempt
+            ), exchanged AS (
+                INSERT INTO tuku.exchanges (
+                    job_id, attempt_id, attempt, purpose, endpoint, action, started_at, latency_ms, http_status,
+                    transport_error, gateway_status, fault, gateway_id, submission_key, outcome, request_body, response_body)
+                SELECT e.job_id, rec.id, rec.attempt, e.purpose, e.endpoint, e.action, e.started_at,
+                       NULLIF(e.latency_ms, -1), NULLIF(e.http_status, -1), NULLIF(e.transport_error, ''),
+                       e.gateway_status::jsonb, NULLIF(e.fault, '')::jsonb, NULLIF(e.gateway_id, ''),
+                       NULLIF(e.submission_key, -1), e.outcome,
+                       CASE WHEN e.has_request THEN e.request_body END, CASE WHEN e.has_response THEN e.response_body END
+                FROM unnest(
+                    \(exchanges.jobIDs)::int8[], \(exchanges.purposes)::text[], \(exchanges.endpoints)::text[],
+                    \(exchanges.actions)::text[], \(exchanges.startedAt)::timestamptz[], \(exchanges.latencies)::float8[],
+                    \(exchanges.httpStatuses)::int4[], \(exchanges.transportErrors)::text[], \(exchanges.statuses)::text[],
+                    \(exchanges.faults)::text[], \(exchanges.gatewayIDs)::text[], \(exchanges.submissionKeys)::int8[],
+                    \(exchanges.outcomes)::text[], \(exchanges.hasRequest)::bool[], \(exchanges.requestBodies)::text[],
+                    \(exchanges.hasResponse)::bool[], \(exchanges.responseBodies)::text[]
+                ) WITH ORDINALITY AS e(job_id, purpose, endpoint, action, started_at, latency_ms, http_status, transport_error,
+                                       gateway_status, fault, gateway_id, submission_key, outcome, has_request, request_body,
+                                       has_response, response_body, ordinal)
+                JOIN recorded rec ON rec.job_id = e.job_id
+                ORDER BY e.ordinal
             )
             SELECT id FROM acked
-            """, logger: self.logger)
+            """,
+            logger: self.logger
+        )
         var accepted = Set<Int64>()
         for try await id in rows.decode(Int64.self) { accepted.insert(id) }
         if accepted.count < acks.count {
@@ -301,5 +329,35 @@ extension Duration {
     var seconds: Double {
         let (seconds, attoseconds) = self.components
         return Double(seconds) + Double(attoseconds) / 1e18
+    }
+}
+
+/// `tuku.exchanges` rows as parallel arrays for `unnest`, NULLs carried as sentinels (arrays of optionals do not
+/// bind).
+private struct ExchangeColumns {
+    var jobIDs: [Int64] = [], purposes: [String] = [], endpoints: [String] = [], actions: [String] = []
+    var startedAt: [Date] = [], latencies: [Double] = [], httpStatuses: [Int32] = [], transportErrors: [String] = []
+    var statuses: [String] = [], faults: [String] = [], gatewayIDs: [String] = [], submissionKeys: [Int64] = []
+    var outcomes: [String] = [], hasRequest: [Bool] = [], requestBodies: [String] = [], hasResponse: [Bool] = []
+    var responseBodies: [String] = []
+
+    mutating func append(_ exchange: ExchangeRecord, jobID: Int64, encoder: JSONEncoder) throws {
+        self.jobIDs.append(jobID)
+        self.purposes.append(exchange.purpose.description)
+        self.endpoints.append(exchange.endpoint)
+        self.actions.append(exchange.action)
+        self.startedAt.append(exchange.startedAt)
+        self.latencies.append(exchange.latency.map { $0.seconds * 1000 } ?? -1)
+        self.httpStatuses.append(exchange.httpStatus.map { Int32(clamping: $0) } ?? -1)
+        self.transportErrors.append(exchange.transportError ?? "")
+        self.statuses.append(String(decoding: try encoder.encode(exchange.statuses), as: UTF8.self))
+        self.faults.append(try exchange.fault.map { String(decoding: try encoder.encode($0), as: UTF8.self) } ?? "")
+        self.gatewayIDs.append(exchange.gatewayID ?? "")
+        self.submissionKeys.append(exchange.submissionKey ?? -1)
+        self.outcomes.append(exchange.outcome)
+        self.hasRequest.append(exchange.requestBody != nil)
+        self.requestBodies.append(exchange.requestBody ?? "")
+        self.hasResponse.append(exchange.responseBody != nil)
+        self.responseBodies.append(exchange.responseBody ?? "")
     }
 }

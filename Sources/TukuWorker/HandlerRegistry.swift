@@ -7,7 +7,7 @@ public struct HandlerRegistry: Sendable {
     /// A handler with its payload type erased: decodes, runs, and classifies.
     struct Entry: Sendable {
         var retryPolicy: RetryPolicy
-        var run: @Sendable (ClaimedJob, Logger) async -> JobOutcome
+        var run: @Sendable (ClaimedJob, JobContext) async -> JobOutcome
     }
 
     private var entries: [String: Entry] = [:]
@@ -19,7 +19,7 @@ public struct HandlerRegistry: Sendable {
 
     /// Adds a handler; a second handler for the same kind replaces the first.
     public mutating func register<Handler: JobHandler>(_ handler: Handler) {
-        self.entries[handler.kind] = Entry(retryPolicy: handler.retryPolicy) { job, logger in
+        self.entries[handler.kind] = Entry(retryPolicy: handler.retryPolicy) { job, context in
             let payload: Handler.Payload
             do {
                 payload = try JSONDecoder().decode(Handler.Payload.self, from: Data(job.payload.utf8))
@@ -27,7 +27,7 @@ public struct HandlerRegistry: Sendable {
                 return .rejected(.undecodablePayload(kind: job.kind, Self.problems(in: error)))
             }
             do {
-                return try await handler.run(payload, job: job, logger: logger)
+                return try await handler.run(payload, job: job, context: context)
             } catch let error as JobError {
                 return .retry(after: nil, error: error)
             } catch {
@@ -37,11 +37,11 @@ public struct HandlerRegistry: Sendable {
     }
 
     /// Runs one job: the handler's outcome, or `rejected` when no handler knows the kind.
-    func run(_ job: ClaimedJob, logger: Logger) async -> (JobOutcome, RetryPolicy) {
+    func run(_ job: ClaimedJob, context: JobContext) async -> (JobOutcome, RetryPolicy) {
         guard let entry = self.entries[job.kind] else {
             return (.rejected(.unknownKind(job.kind)), RetryPolicy())
         }
-        return (await entry.run(job, logger), entry.retryPolicy)
+        return (await entry.run(job, context), entry.retryPolicy)
     }
 
     /// Turns a `DecodingError` into field-level problems an upstream developer can act on.

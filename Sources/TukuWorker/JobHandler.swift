@@ -17,7 +17,7 @@ public protocol JobHandler: Sendable {
     var retryPolicy: RetryPolicy { get }
 
     /// Runs one attempt of a job.
-    func run(_ payload: Payload, job: ClaimedJob, logger: Logger) async throws -> JobOutcome
+    func run(_ payload: Payload, job: ClaimedJob, context: JobContext) async throws -> JobOutcome
 }
 
 extension JobHandler {

@@ -17,7 +17,7 @@ public struct NoopHandler: JobHandler {
 
     public init() {}
 
-    public func run(_ payload: Payload, job: ClaimedJob, logger: Logger) async throws -> JobOutcome {
+    public func run(_ payload: Payload, job: ClaimedJob, context: JobContext) async throws -> JobOutcome {
         if let delay = payload.delayMilliseconds {
             guard (0...600_000).contains(delay) else {
                 return .rejected(

@@ -143,7 +143,8 @@ final class WorkerRun: Sendable {
         logger[metadataKey: "job.kind"] = "\(job.kind)"
         logger[metadataKey: "job.attempt"] = "\(job.attempt)"
         let startedAt = Date()
-        let (outcome, policy) = await self.handlers.run(job, logger: logger)
+        let context = JobContext(logger: logger)
+        let (outcome, policy) = await self.handlers.run(job, context: context)
         let resolved: JobAck.Outcome
         if Task.isCancelled {
             resolved = .released
@@ -160,7 +161,8 @@ final class WorkerRun: Sendable {
                     ])
             }
         }
-        let ack = JobAck(jobID: job.id, leaseToken: job.leaseToken, outcome: resolved, startedAt: startedAt)
+        let ack = JobAck(
+            jobID: job.id, leaseToken: job.leaseToken, outcome: resolved, startedAt: startedAt, exchanges: context.exchanges)
         self.state.withLock {
             $0.pendingAcks.append(ack)
             $0.running -= 1

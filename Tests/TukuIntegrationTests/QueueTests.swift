@@ -245,3 +245,46 @@ struct QueueTests {
         }
     }
 }
+
+@Suite("Exchanges stored with acks")
+struct ExchangeStorageTests {
+    @Test("every recorded HTTP exchange is stored with its attempt, NULLs kept as NULLs, and a refused ack stores none")
+    func exchangesPersisted() async throws {
+        try await TestDatabase.withFresh { client, _ in
+            let queue = JobQueue(client: client, logger: .test())
+            _ = try await queue.enqueue([try JobLine.parse(#"{"kind":"ird.ei.file","tenant":"acme","payload":{}}"#)])
+            let worker = try await queue.registerWorker(host: "a", pid: 1, version: "test", concurrency: 1)
+            let job = try #require(try await queue.claim(workerID: worker, limit: 1, lease: .seconds(30)).first)
+            let reconcile = ExchangeRecord(
+                purpose: .reconcile, endpoint: "https://gw.example/gateway/GWS/Returns", action: "RetrieveStatus",
+                startedAt: Date(), latency: .milliseconds(12), httpStatus: nil, transportError: "timed_out_after_send",
+                outcome: "outcome_unknown", requestBody: "<env/>", responseBody: nil)
+            let submit = ExchangeRecord(
+                purpose: .submit, endpoint: "https://gw.example/gateway/GWS/Returns", action: "File",
+                startedAt: Date(), latency: .milliseconds(40), httpStatus: 200, transportError: nil,
+                statuses: [.init(code: 0, message: "Success")], gatewayID: "GW-1", submissionKey: 987_654,
+                outcome: "succeeded", requestBody: "<env>File</env>", responseBody: "")
+            let ack = JobAck(
+                jobID: job.id, leaseToken: job.leaseToken, outcome: .init(.succeeded, attempt: 1, policy: RetryPolicy()),
+                startedAt: Date(), exchanges: [reconcile, submit])
+            // A stale copy of the ack (wrong token) is refused and stores nothing.
+            var stale = ack
+            stale.leaseToken += 1_000
+            #expect(try await queue.acknowledge([stale], workerID: worker).isEmpty)
+            #expect(try await client.scalar("SELECT count(*)::int8 FROM tuku.exchanges", as: Int64.self) == 0)
+
+            #expect(try await queue.acknowledge([ack], workerID: worker) == [job.id])
+            let rows = try await client.scalar(
+                """
+                SELECT string_agg(concat_ws('|', purpose, action, coalesce(http_status::text, 'null'), coalesce(transport_error, 'null'),
+                    gateway_status::text, coalesce(gateway_id, 'null'), coalesce(submission_key::text, 'null'), outcome,
+                    coalesce(response_body, 'null'), (attempt_id = (SELECT id FROM tuku.attempts))::text, attempt), ' / ' ORDER BY id)
+                FROM tuku.exchanges WHERE job_id = \(job.id)
+                """, as: String.self)
+            #expect(rows == """
+                reconcile|RetrieveStatus|null|timed_out_after_send|[]|null|null|outcome_unknown|null|true|1 / \
+                submit|File|200|null|[{"code": 0, "message": "Success"}]|GW-1|987654|succeeded||true|1
+                """)
+        }
+    }
+}

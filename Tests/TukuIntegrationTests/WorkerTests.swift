@@ -14,7 +14,7 @@ struct AlwaysFailingHandler: JobHandler {
     let kind = "test.fail"
     let retryPolicy = RetryPolicy(base: .milliseconds(200), cap: .seconds(2), jitter: 0)
 
-    func run(_ payload: Payload, job: ClaimedJob, logger: Logger) async throws -> JobOutcome {
+    func run(_ payload: Payload, job: ClaimedJob, context: JobContext) async throws -> JobOutcome {
         .retry(after: nil, error: JobError(code: "gateway_unavailable", message: "attempt \(job.attempt) failed"))
     }
 }
@@ -26,7 +26,7 @@ struct ThrowingHandler: JobHandler {
     let kind = "test.throw"
     let retryPolicy = RetryPolicy(base: .milliseconds(100), cap: .milliseconds(100), jitter: 0)
 
-    func run(_ payload: Payload, job: ClaimedJob, logger: Logger) async throws -> JobOutcome {
+    func run(_ payload: Payload, job: ClaimedJob, context: JobContext) async throws -> JobOutcome {
         throw Boom()
     }
 }
