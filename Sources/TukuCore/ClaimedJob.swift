@@ -14,8 +14,13 @@ public struct ClaimedJob: Sendable, Hashable {
     public var maxAttempts: Int
     /// The fencing token that the ack for this run must present.
     public var leaseToken: Int64
+    /// `last_error.code` from the previous run, if any (for example `outcome_unknown`, which a gateway
+    /// handler reconciles before sending again).
+    public var lastErrorCode: String?
 
-    public init(id: Int64, kind: String, tenant: String, payload: String, attempt: Int, maxAttempts: Int, leaseToken: Int64) {
+    public init(id: Int64, kind: String, tenant: String, payload: String, attempt: Int, maxAttempts: Int, leaseToken: Int64,
+        lastErrorCode: String? = nil
+    ) {
         self.id = id
         self.kind = kind
         self.tenant = tenant
@@ -23,5 +28,6 @@ public struct ClaimedJob: Sendable, Hashable {
         self.attempt = attempt
         self.maxAttempts = maxAttempts
         self.leaseToken = leaseToken
+        self.lastErrorCode = lastErrorCode
     }
 }

@@ -3,7 +3,7 @@ import PackagePlugin
 
 /// Embeds the repository's operator-facing files into the target that applies them.
 ///
-/// `TukuPostgres` gets every file under `sql/` (migrations and dashboards); `TukuGateway` gets every
+/// `TukuPostgres` gets every file under `sql/` (migrations and dashboards); `TukuFiling` gets every
 /// file under `jobs/` (job kind definitions and examples). The binary therefore applies the very files a
 /// DBA reads in the repository, never a copy that can drift.
 @main
@@ -15,7 +15,7 @@ struct TukuEmbedPlugin: BuildToolPlugin {
         case "TukuPostgres":
             folder = "sql"
             typeName = "EmbeddedSQL"
-        case "TukuGateway":
+        case "TukuFiling":
             folder = "jobs"
             typeName = "EmbeddedJobKinds"
         default:

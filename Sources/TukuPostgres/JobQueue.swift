@@ -88,17 +88,18 @@ public struct JobQueue: Sendable {
                 started_at = now()
             FROM ready
             WHERE j.id = ready.id
-            RETURNING j.id, j.kind, j.tenant, j.payload::text, j.attempt, j.max_attempts, j.lease_token
+            RETURNING j.id, j.kind, j.tenant, j.payload::text, j.attempt, j.max_attempts, j.lease_token, j.last_error->>'code'
             """, logger: self.logger)
         var jobs: [ClaimedJob] = []
         jobs.reserveCapacity(limit)
-        for try await (id, kind, tenant, payload, attempt, maxAttempts, token) in rows.decode(
-            (Int64, String, String, String, Int32, Int32, Int64).self
+        for try await (id, kind, tenant, payload, attempt, maxAttempts, token, lastErrorCode) in rows.decode(
+            (Int64, String, String, String, Int32, Int32, Int64, String?).self
         ) {
             jobs.append(
                 ClaimedJob(
                     id: id, kind: kind, tenant: tenant, payload: payload,
-                    attempt: Int(attempt), maxAttempts: Int(maxAttempts), leaseToken: token))
+                    attempt: Int(attempt), maxAttempts: Int(maxAttempts), leaseToken: token,
+                    lastErrorCode: lastErrorCode))
         }
         return jobs
     }

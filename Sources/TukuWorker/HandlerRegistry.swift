@@ -36,6 +36,14 @@ public struct HandlerRegistry: Sendable {
         }
     }
 
+    /// Adds a handler that reads the payload itself (for kinds whose payload types report every problem
+    /// rather than the first decoding error).
+    public mutating func register(
+        kind: String, retryPolicy: RetryPolicy, run: @escaping @Sendable (ClaimedJob, JobContext) async -> JobOutcome
+    ) {
+        self.entries[kind] = Entry(retryPolicy: retryPolicy, run: run)
+    }
+
     /// Runs one job: the handler's outcome, or `rejected` when no handler knows the kind.
     func run(_ job: ClaimedJob, context: JobContext) async -> (JobOutcome, RetryPolicy) {
         guard let entry = self.entries[job.kind] else {

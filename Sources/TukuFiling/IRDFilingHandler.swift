@@ -1,0 +1,262 @@
+import Foundation
+import Logging
+import NIOCore
+import NIOHTTP1
+import TukuCore
+import TukuGateway
+import TukuIRD
+import TukuPostgres
+import TukuWorker
+
+/// Runs the IRD payday-filing kinds: validates the payload, builds the SOAP 1.2 envelope, authenticates with
+/// the tenant's OAuth bearer token, calls the gateway over (mutual) TLS, and turns the answer into an outcome.
+///
+/// Every call is recorded as an exchange on the attempt. An ambiguous earlier outcome (timeout or drop after
+/// the request was sent, HTTP 504, IRD code 160) is never blindly re-filed: a File job first asks
+/// RetrieveStatus for the employer and payday, and ends `succeeded` if IRD already has the return.
+public struct IRDFilingHandler: Sendable {
+    /// Everything a filing call needs besides the job.
+    public struct Dependencies: Sendable {
+        public var endpoint: GatewayEndpoint
+        public var transport: GatewayTransport
+        public var tokens: TokenStore
+        public var refresher: any TokenRefresher
+        public var envelopes: SOAPEnvelopeBuilder
+        public var classifier: GatewayOutcomeClassifier
+
+        public init(
+            endpoint: GatewayEndpoint, transport: GatewayTransport, tokens: TokenStore, refresher: any TokenRefresher,
+            envelopes: SOAPEnvelopeBuilder, classifier: GatewayOutcomeClassifier = GatewayOutcomeClassifier()
+        ) {
+            self.endpoint = endpoint
+            self.transport = transport
+            self.tokens = tokens
+            self.refresher = refresher
+            self.envelopes = envelopes
+            self.classifier = classifier
+        }
+    }
+
+    /// The error code recorded when the gateway may have processed a request whose answer was lost.
+    public static let outcomeUnknownCode = "outcome_unknown"
+    /// How soon an ambiguous outcome is reconciled.
+    public static let reconcileDelay: Duration = .seconds(5)
+
+    public let definition: KindDefinition
+    private let dependencies: Dependencies
+    private let operation: GatewayOperation
+    private let service: GatewayEndpoint.Service
+
+    public init(definition: KindDefinition, dependencies: Dependencies) throws {
+        guard let operation = definition.gatewayOperation, let service = definition.gatewayService else {
+            throw JobError(code: "kind_definitions_invalid", message: "\(definition.kind) is not a gateway kind")
+        }
+        self.definition = definition
+        self.dependencies = dependencies
+        self.operation = operation
+        self.service = service
+    }
+
+    /// Registers a handler for `definition` in `registry`.
+    public static func register(_ definition: KindDefinition, dependencies: Dependencies, in registry: inout HandlerRegistry) throws {
+        let handler = try IRDFilingHandler(definition: definition, dependencies: dependencies)
+        registry.register(kind: definition.kind, retryPolicy: definition.retryPolicy) { job, context in
+            await handler.run(job, context: context)
+        }
+    }
+
+    /// Runs one attempt.
+    public func run(_ job: ClaimedJob, context: JobContext) async -> JobOutcome {
+        let payload: IRDJobPayload
+        do {
+            payload = try IRDJobPayload.decodeValidated(kind: job.kind, from: Data(job.payload.utf8))
+        } catch {
+            return .rejected(Self.jobError(error))
+        }
+        let envelope: SOAPEnvelope
+        do {
+            envelope = try self.dependencies.envelopes.envelope(for: payload)
+        } catch {
+            return .rejected(JobError(code: "envelope_invalid", message: "\(error)"))
+        }
+        // An earlier attempt may have reached IRD without us hearing back: settle that first.
+        if job.lastErrorCode == Self.outcomeUnknownCode, case .eiFile(let file) = payload {
+            switch await self.reconcile(file, job: job, context: context) {
+            case .alreadyFiled: return .succeeded
+            case .notFiled: break
+            case .undecided(let outcome): return outcome
+            }
+        }
+        return await self.submit(envelope, job: job, context: context, purpose: .submit, allowReauthorisation: true).outcome
+    }
+
+    // MARK: Calls
+
+    private struct CallResult: Sendable {
+        var outcome: JobOutcome
+        var response: GatewayResponse?
+    }
+
+    /// Sends one envelope, records the exchange, and classifies the answer. On IRD status 1 (token refused) the
+    /// token set is refreshed once, fleet-wide, and the call made again.
+    private func submit(
+        _ envelope: SOAPEnvelope, job: ClaimedJob, context: JobContext, purpose: ExchangeRecord.Purpose, allowReauthorisation: Bool,
+        replacingGeneration: Int64? = nil
+    ) async -> CallResult {
+        let grant: AccessGrant
+        do {
+            grant = try await self.dependencies.tokens.accessToken(
+                forTenant: job.tenant, refresher: self.dependencies.refresher, replacingGeneration: replacingGeneration)
+        } catch let error as TokenError {
+            // No usable token is an operator's problem, not the payload's: wait for `tuku tokens load`.
+            return CallResult(outcome: .retry(after: .seconds(300), error: JobError(code: "auth_\(error.code)", message: error.message)))
+        } catch {
+            return CallResult(outcome: .retry(after: nil, error: JobError(code: "auth_unavailable", message: QueueError.describe(error))))
+        }
+        let url = self.dependencies.endpoint.url(for: self.service)
+        var headers = HTTPHeaders()
+        headers.add(name: "Content-Type", value: envelope.contentType)
+        headers.add(name: "Authorization", value: "Bearer \(grant.accessToken.value)")
+        let startedAt = Date()
+        let requestText = String(decoding: envelope.body, as: UTF8.self)
+        let exchange: GatewayExchange
+        var record = ExchangeRecord(
+            purpose: purpose, endpoint: url, action: envelope.operation.action, startedAt: startedAt, latency: nil,
+            httpStatus: nil, transportError: nil, outcome: "", requestBody: requestText, responseBody: nil)
+        do {
+            let response = try await self.dependencies.transport.post(
+                url: url, body: ByteBuffer(bytes: envelope.body), headers: headers, timeout: self.definition.timeout, logger: context.logger)
+            let body = Data(response.body.readableBytesView)
+            let parsed = Result { () throws(GatewayError) in try GatewayResponseParser.parse(body) }
+            record.latency = response.latency
+            record.httpStatus = Int(response.status.code)
+            record.responseBody = String(decoding: body, as: UTF8.self)
+            if case .success(let parsed) = parsed { record.apply(parsed) }
+            let retryAfter = response.headers.first(name: "Retry-After").flatMap { RetryAfter.delay(fromHeader: $0, now: Date()) }
+            exchange = .response(status: Int(response.status.code), retryAfter: retryAfter, body: parsed)
+        } catch {
+            record.latency = .milliseconds(Int64(Date().timeIntervalSince(startedAt) * 1000))
+            record.transportError = "\(error.code)"
+            exchange = .noResponse(requestSent: error.requestMayHaveReachedGateway)
+        }
+        let classified = self.dependencies.classifier.classify(exchange)
+        record.outcome = Self.name(of: classified)
+        context.record(record)
+        let parsedResponse: GatewayResponse? = if case .response(_, _, .success(let response)) = exchange { response } else { nil }
+        if case .reauthorize = classified, allowReauthorisation {
+            context.logger.notice("The gateway refused the access token; refreshing it once and calling again")
+            return await self.submit(
+                envelope, job: job, context: context, purpose: purpose, allowReauthorisation: false, replacingGeneration: grant.generation)
+        }
+        return CallResult(outcome: self.outcome(classified, record: record), response: parsedResponse)
+    }
+
+    private func outcome(_ classified: GatewayOutcome, record: ExchangeRecord) -> JobOutcome {
+        let where_ = record.httpStatus.map { "HTTP \($0)" } ?? (record.transportError ?? "no response")
+        switch classified {
+        case .succeeded:
+            return .succeeded
+        case .reauthorize:
+            return .retry(after: nil, error: JobError(code: "gateway_reauthorize", message: "IRD refused the access token again after a refresh (\(where_))"))
+        case .retry(let after):
+            return .retry(after: after, error: JobError(code: "gateway_retry", message: Self.summary(record, fallback: "the gateway asked to try again (\(where_))")))
+        case .retryAfterUnauthorisedFault(let after):
+            return .retry(after: after, error: JobError(code: "gateway_fault", message: "IRD answered with an UnAuthorised SOAP fault (\(where_))"))
+        case .throttled(let retryAfter):
+            return .throttled(after: retryAfter, error: JobError(code: "gateway_throttled", message: "the gateway is throttling calls (\(where_))"))
+        case .outcomeUnknown(let reason):
+            return .retry(
+                after: Self.reconcileDelay,
+                error: JobError(code: Self.outcomeUnknownCode, message: "IRD may have processed the request (\(reason)); it is reconciled before anything is sent again"))
+        case .rejected(let code, let message):
+            let text = code.map { "IRD status \($0): \(message)" } ?? message
+            return .rejected(JobError(code: "gateway_rejected", message: text, problems: record.statuses.filter { $0.code != 0 }.map {
+                .init(path: "statusCode \($0.code)", reason: [$0.message, $0.description].compactMap { $0 }.joined(separator: " — "))
+            }))
+        }
+    }
+
+    // MARK: Reconciliation
+
+    private enum Reconciliation: Sendable {
+        case alreadyFiled
+        case notFiled
+        case undecided(JobOutcome)
+    }
+
+    /// Asks RetrieveStatus whether IRD already holds this employer's return for the payday.
+    private func reconcile(_ file: EIFilePayload, job: ClaimedJob, context: JobContext) async -> Reconciliation {
+        let status = EIStatusPayload(
+            employerIrdNumber: file.employerIrdNumber, accountType: file.accountType, payDayDate: file.payDayDate,
+            periodEndDate: file.periodEndDate, submissionKey: file.amendment?.submissionKey)
+        let envelope: SOAPEnvelope
+        do {
+            envelope = try self.dependencies.envelopes.envelope(for: .eiStatus(status))
+        } catch {
+            return .undecided(.retry(after: nil, error: JobError(code: "reconcile_failed", message: "\(error)")))
+        }
+        let result = await self.submit(envelope, job: job, context: context, purpose: .reconcile, allowReauthorisation: true)
+        guard case .succeeded = result.outcome, let response = result.response, case .result(let answer) = response.content else {
+            // RetrieveStatus itself failed or was ambiguous: keep the job unresolved and ask again later.
+            var outcome = result.outcome
+            if case .rejected(let error) = outcome {
+                outcome = .retry(after: nil, error: JobError(code: Self.outcomeUnknownCode, message: "reconciliation failed: \(error.message)"))
+            } else if case .retry(let after, let error) = outcome, error.code != Self.outcomeUnknownCode {
+                outcome = .retry(after: after, error: JobError(code: Self.outcomeUnknownCode, message: "reconciliation failed: \(error.message)"))
+            }
+            return .undecided(outcome)
+        }
+        // For an amendment, the return being amended is already there by definition: only another one counts.
+        let amended = file.amendment?.submissionKey
+        if let found = answer.returnStatuses.first(where: { $0.submissionKey != nil && $0.submissionKey != amended }) {
+            context.logger.notice("IRD already holds this return; not filing it again", metadata: [
+                "gateway.submission_key": "\(found.submissionKey ?? 0)", "gateway.return_status": "\(found.text)",
+            ])
+            return .alreadyFiled
+        }
+        return .notFiled
+    }
+
+    // MARK: Helpers
+
+    static func name(of outcome: GatewayOutcome) -> String {
+        switch outcome {
+        case .succeeded: "succeeded"
+        case .reauthorize: "reauthorize"
+        case .retry: "retry"
+        case .retryAfterUnauthorisedFault: "retry"
+        case .throttled: "throttled"
+        case .outcomeUnknown: "outcome_unknown"
+        case .rejected: "rejected"
+        }
+    }
+
+    static func summary(_ record: ExchangeRecord, fallback: String) -> String {
+        guard let first = record.statuses.first(where: { $0.code != 0 }) else { return fallback }
+        return "IRD status \(first.code): \(first.message)"
+    }
+
+    static func jobError(_ error: any Error) -> JobError {
+        guard let payload = error as? PayloadError else {
+            return JobError(code: "payload_invalid", message: "\(error)")
+        }
+        let problems = payload.problems.map { JobError.Problem(path: $0.path, reason: $0.reason) }
+        return JobError(
+            code: "payload_invalid", message: "the payload is not a valid payload for this kind: \(payload.reason)",
+            problems: problems.isEmpty ? nil : problems)
+    }
+}
+
+extension ExchangeRecord {
+    /// Copies IRD's status messages, fault, gateway id and submission key from a parsed answer.
+    mutating func apply(_ response: GatewayResponse) {
+        switch response.content {
+        case .result(let result):
+            self.statuses = result.statusMessages.map { .init(code: $0.statusCode, message: $0.errorMessage, description: $0.errorDescription) }
+            self.gatewayID = result.gatewayId
+            self.submissionKey = result.submissionKey ?? result.returnStatuses.first { $0.submissionKey != nil }?.submissionKey
+        case .fault(let fault):
+            self.fault = .init(code: "\(fault.code)", reason: fault.reason)
+        }
+    }
+}

@@ -1,0 +1,96 @@
+import Foundation
+import Logging
+import NIOCore
+import NIOHTTP1
+import TukuCore
+import TukuGateway
+import TukuPostgres
+
+/// The OAuth 2.0 token endpoint, as IRD runs it: `grant_type=refresh_token` in a form body, client
+/// authentication with HTTP Basic, a JSON answer with a new access token and a new (rotated) refresh token.
+public struct OAuthTokenClient: TokenRefresher {
+    public var tokenURL: String
+    public var clientID: String
+    public var clientSecret: Secret
+    private let transport: GatewayTransport
+    private let logger: Logger
+
+    public init(tokenURL: String, clientID: String, clientSecret: Secret, transport: GatewayTransport, logger: Logger) {
+        self.tokenURL = tokenURL
+        self.clientID = clientID
+        self.clientSecret = clientSecret
+        self.transport = transport
+        self.logger = logger
+    }
+
+    public func refresh(_ refreshToken: Secret) async throws -> TokenSet {
+        try await self.request(["grant_type": "refresh_token", "refresh_token": refreshToken.value])
+    }
+
+    /// Exchanges an authorization code (from IRD's authorize redirect) for a token set.
+    public func exchange(code: Secret, redirectURI: String) async throws -> TokenSet {
+        try await self.request(["grant_type": "authorization_code", "code": code.value, "redirect_uri": redirectURI])
+    }
+
+    private struct Answer: Decodable {
+        var accessToken: String
+        var refreshToken: String?
+        var expiresIn: Double
+
+        enum CodingKeys: String, CodingKey {
+            case accessToken = "access_token", refreshToken = "refresh_token", expiresIn = "expires_in"
+        }
+
+        init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            self.accessToken = try container.decode(String.self, forKey: .accessToken)
+            self.refreshToken = try container.decodeIfPresent(String.self, forKey: .refreshToken)
+            // IRD's samples show expires_in both as a number and as a string.
+            if let number = try? container.decode(Double.self, forKey: .expiresIn) {
+                self.expiresIn = number
+            } else if let text = try? container.decode(String.self, forKey: .expiresIn), let number = Double(text) {
+                self.expiresIn = number
+            } else {
+                throw DecodingError.dataCorruptedError(forKey: .expiresIn, in: container, debugDescription: "expires_in is not a number")
+            }
+        }
+    }
+
+    private func request(_ form: [String: String]) async throws -> TokenSet {
+        var allowed = CharacterSet.alphanumerics
+        allowed.insert(charactersIn: "-._~")
+        let body = form.sorted { $0.key < $1.key }
+            .map { "\($0.key)=\($0.value.addingPercentEncoding(withAllowedCharacters: allowed) ?? "")" }
+            .joined(separator: "&")
+        var headers = HTTPHeaders()
+        headers.add(name: "Content-Type", value: "application/x-www-form-urlencoded;charset=UTF-8")
+        headers.add(name: "Accept", value: "application/json")
+        let basic = Data("\(self.clientID):\(self.clientSecret.value)".utf8).base64EncodedString()
+        headers.add(name: "Authorization", value: "Basic \(basic)")
+        let response: GatewayHTTPResponse
+        do {
+            response = try await self.transport.post(url: self.tokenURL, body: ByteBuffer(string: body), headers: headers, timeout: .seconds(30))
+        } catch {
+            // If the request may have reached the endpoint, the old refresh token may now be spent; the next
+            // refresh then fails with invalid_grant and the set is marked for re-authorisation.
+            throw TokenError(.refreshFailed, "the token endpoint did not answer (\(error.code))")
+        }
+        let status = Int(response.status.code)
+        if (400..<500).contains(status) {
+            let error = (try? JSONDecoder().decode([String: String].self, from: Data(response.body.readableBytesView)))?["error"] ?? "HTTP \(status)"
+            if error == "invalid_grant" {
+                throw TokenError(.needsAuthorisation, "the token endpoint refused the refresh token (invalid_grant)")
+            }
+            throw TokenError(.needsAuthorisation, "the token endpoint refused the request (\(error))")
+        }
+        guard status == 200 else {
+            throw TokenError(.refreshFailed, "the token endpoint answered HTTP \(status)")
+        }
+        guard let answer = try? JSONDecoder().decode(Answer.self, from: Data(response.body.readableBytesView)) else {
+            throw TokenError(.refreshFailed, "the token endpoint's answer is not a token response")
+        }
+        return TokenSet(
+            accessToken: Secret(answer.accessToken), expiresAt: Date().addingTimeInterval(answer.expiresIn),
+            refreshToken: answer.refreshToken.map(Secret.init))
+    }
+}
