@@ -18,6 +18,11 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.0"),
+        .package(url: "https://github.com/vapor/jwt-kit", from: "5.7.1"),
+        .package(url: "https://github.com/apple/swift-certificates", from: "1.21.1"),
     ],
     targets: [
         // Job model, state machine, outcomes, retry arithmetic. No I/O.
@@ -25,7 +30,7 @@ let package = Package(
             name: "TukuCore",
             swiftSettings: strictSwift6
         ),
-        // The queue driver on PostgreSQL: migrator, claim, heartbeat, complete, rescue, enqueue.
+        // The queue driver on PostgreSQL: migrator, claim, heartbeat, complete, rescue, enqueue, token store.
         .target(
             name: "TukuPostgres",
             dependencies: [
@@ -49,6 +54,46 @@ let package = Package(
             ],
             swiftSettings: strictSwift6
         ),
+        // IRD payday-filing payload models and validation: IRD numbers, money, dates, the five job kinds. No I/O.
+        .target(
+            name: "TukuIRD",
+            swiftSettings: strictSwift6
+        ),
+        // The tax gateway client: SOAP 1.2 envelopes, response parsing, outcome classification, TLS transport
+        // (mutual TLS), auth (client-signed M2M JWT, OAuth bearer).
+        .target(
+            name: "TukuGateway",
+            dependencies: [
+                "TukuCore",
+                "TukuIRD",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "JWTKit", package: "jwt-kit"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSwift6
+        ),
+        // The job kinds of jobs/ (embedded at build time) and their handlers: IRD filings through the gateway.
+        .target(
+            name: "TukuFiling",
+            dependencies: [
+                "TukuCore",
+                "TukuIRD",
+                "TukuGateway",
+                "TukuPostgres",
+                "TukuWorker",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSwift6,
+            plugins: ["TukuEmbedPlugin"]
+        ),
         // The thin executable: argument parsing, configuration, the ServiceGroup.
         .executableTarget(
             name: "tuku",
@@ -56,6 +101,9 @@ let package = Package(
                 "TukuCore",
                 "TukuPostgres",
                 "TukuWorker",
+                "TukuIRD",
+                "TukuGateway",
+                "TukuFiling",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -63,7 +111,7 @@ let package = Package(
             ],
             swiftSettings: strictSwift6
         ),
-        // Embeds sql/ (and later jobs/) into the binary at build time, so the binary applies the very files in the repo.
+        // Embeds sql/ and jobs/ into the binary at build time, so the binary applies the very files in the repo.
         .executableTarget(
             name: "tuku-embed",
             swiftSettings: strictSwift6
@@ -73,17 +121,6 @@ let package = Package(
             capability: .buildTool(),
             dependencies: ["tuku-embed"],
             path: "Sources/TukuEmbedPlugin"
-        ),
-        // IRD payday-filing payload models and validation: IRD numbers, money, dates, the five job kinds. No I/O.
-        .target(
-            name: "TukuIRD",
-            swiftSettings: strictSwift6
-        ),
-        // The IRD gateway seam: SOAP 1.2 envelopes, response parsing, outcome classification.
-        .target(
-            name: "TukuGateway",
-            dependencies: ["TukuIRD"],
-            swiftSettings: strictSwift6
         ),
         .target(
             name: "TukuTestSupport",

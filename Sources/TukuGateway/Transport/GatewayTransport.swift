@@ -1,0 +1,203 @@
+import AsyncHTTPClient
+import Foundation
+import Logging
+import NIOCore
+import NIOHTTP1
+import NIOSSL
+
+/// The HTTP transport to the tax gateway: one long-lived `HTTPClient` whose TLS connections are pooled and reused.
+///
+/// Create one per process and profile, share it between workers, and call ``shutdown()`` before it is released (the
+/// executable wraps that in a ServiceLifecycle service). Every PEM file is loaded and checked in `init`, so a bad file
+/// fails at start-up.
+///
+/// ``post(url:body:headers:timeout:logger:)`` sends one request and reads the whole response. Failures are
+/// ``TransportError``s whose code says whether the request may have reached the gateway.
+///
+/// The transport never logs headers or bodies: the `Authorization` header and the payloads stay out of logs.
+public final class GatewayTransport: Sendable {
+    /// The configuration the transport was created with.
+    public let configuration: Configuration
+    /// The expiry of the client certificate (the first certificate of the chain), when mutual TLS is configured; for
+    /// monitoring.
+    public let clientCertificateNotValidAfter: Date?
+
+    private let client: HTTPClient
+    private let logger: Logger
+
+    /// Creates the transport and its HTTP client.
+    ///
+    /// - Parameters:
+    ///   - configuration: TLS, timeouts, pool and body limits.
+    ///   - eventLoopGroup: The event loops to run on. Defaults to AsyncHTTPClient's shared group.
+    ///   - logger: For connection-pool activity and per-call events (no headers, no bodies).
+    /// - Throws: ``TransportError/Code/invalidConfiguration`` when a PEM file is missing or malformed, the key does
+    ///   not match the certificate, or a number is out of range.
+    public init(
+        configuration: Configuration,
+        eventLoopGroup: any EventLoopGroup = HTTPClient.defaultEventLoopGroup,
+        logger: Logger
+    ) throws(TransportError) {
+        try Self.validate(configuration)
+        let tls = try Self.loadTLS(configuration.tls)
+
+        var http = HTTPClient.Configuration(
+            tlsConfiguration: tls.configuration,
+            redirectConfiguration: .disallow,
+            timeout: .init(connect: TimeAmount(configuration.timeouts.connect)),
+            connectionPool: .init(
+                idleTimeout: TimeAmount(configuration.connectionPool.idleTimeout),
+                concurrentHTTP1ConnectionsPerHostSoftLimit: configuration.connectionPool.maximumConnectionsPerHost),
+            proxy: nil,
+            ignoreUncleanSSLShutdown: false,
+            decompression: .disabled
+        )
+        http.connectionPool.retryConnectionEstablishment = configuration.connectionPool.retryConnectionEstablishment
+
+        self.configuration = configuration
+        self.clientCertificateNotValidAfter = tls.clientCertificateNotValidAfter
+        self.logger = logger
+        self.client = HTTPClient(eventLoopGroup: eventLoopGroup, configuration: http, backgroundActivityLogger: logger)
+    }
+
+    /// Sends `body` with `POST` and returns the complete response.
+    ///
+    /// The deadline covers everything: waiting for a connection, sending, and reading the whole response body.
+    ///
+    /// - Parameters:
+    ///   - url: An `https` URL, typically ``GatewayEndpoint/url(for:)``.
+    ///   - body: The request body (a SOAP envelope).
+    ///   - headers: Request headers such as `Content-Type` and `Authorization`. `Content-Length` is set by the
+    ///     transport.
+    ///   - timeout: The deadline for this call; `nil` uses ``Configuration/Timeouts/request`` (60 seconds by default).
+    ///   - logger: The caller's logger (with its job metadata); defaults to the transport's.
+    /// - Returns: The status, headers, body and latency. Any HTTP status is a response, not an error.
+    /// - Throws: A ``TransportError``; its ``TransportError/requestMayHaveReachedGateway`` says whether the outcome is
+    ///   unknown.
+    public func post(
+        url: String,
+        body: ByteBuffer,
+        headers: HTTPHeaders = [:],
+        timeout: Duration? = nil,
+        logger: Logger? = nil
+    ) async throws(TransportError) -> GatewayHTTPResponse {
+        let logger = logger ?? self.logger
+        let timeout = timeout ?? self.configuration.timeouts.request
+        let endpoint = try Self.safeEndpoint(url)
+        guard body.readableBytes <= self.configuration.maximumRequestBodySize else {
+            throw TransportError(
+                .bodyTooLarge,
+                "the request body (\(body.readableBytes) bytes) is larger than the maximum of \(self.configuration.maximumRequestBodySize) bytes",
+                requestMayHaveReachedGateway: false, endpoint: endpoint)
+        }
+
+        let marker = RequestSendMarker()
+        var request = HTTPClientRequest(url: url)
+        request.method = .POST
+        request.headers = headers
+        request.headers.remove(name: "Content-Length")
+        request.body = .stream(marker.body(body), length: .known(Int64(body.readableBytes)))
+
+        let clock = ContinuousClock()
+        let start = clock.now
+        let deadline = start + timeout
+        let maximumResponseBodySize = self.configuration.maximumResponseBodySize
+        let client = self.client
+        let prepared = request
+        do {
+            let response = try await withThrowingTaskGroup(of: GatewayHTTPResponse.self) { group in
+                group.addTask {
+                    let response = try await client.execute(prepared, timeout: TimeAmount(timeout), logger: logger)
+                    let body = try await response.body.collect(upTo: maximumResponseBodySize)
+                    return GatewayHTTPResponse(status: response.status, headers: response.headers, body: body, latency: clock.now - start)
+                }
+                // AsyncHTTPClient's deadline ends when the response head arrives; this one also covers the body.
+                group.addTask {
+                    try await Task.sleep(until: deadline, clock: clock)
+                    throw HTTPClientError.deadlineExceeded
+                }
+                defer { group.cancelAll() }
+                return try await group.next()!
+            }
+            logger.debug(
+                "gateway call finished",
+                metadata: [
+                    "gateway.endpoint": "\(endpoint)",
+                    "gateway.http_status": "\(response.status.code)",
+                    "gateway.latency_ms": "\(Self.milliseconds(response.latency))",
+                    "gateway.response_bytes": "\(response.body.readableBytes)",
+                ])
+            return response
+        } catch {
+            let failure = TransportError.classify(error, requestHeadSent: marker.requestHeadSent, endpoint: endpoint, timeout: timeout)
+            logger.warning(
+                "gateway call failed",
+                metadata: [
+                    "gateway.endpoint": "\(endpoint)",
+                    "transport.error_code": "\(failure.code)",
+                    "transport.request_may_have_reached_gateway": "\(failure.requestMayHaveReachedGateway)",
+                    "transport.elapsed_ms": "\(Self.milliseconds(clock.now - start))",
+                    "error.message": "\(failure.message)",
+                ])
+            throw failure
+        }
+    }
+
+    /// Sends `body` with `POST` and returns the complete response; see ``post(url:body:headers:timeout:logger:)``.
+    public func post(
+        url: String,
+        body: [UInt8],
+        headers: HTTPHeaders = [:],
+        timeout: Duration? = nil,
+        logger: Logger? = nil
+    ) async throws(TransportError) -> GatewayHTTPResponse {
+        try await self.post(url: url, body: ByteBuffer(bytes: body), headers: headers, timeout: timeout, logger: logger)
+    }
+
+    /// Closes every pooled connection and releases the HTTP client. Calls in flight fail. Calling it again does
+    /// nothing.
+    public func shutdown() async throws {
+        do {
+            try await self.client.shutdown()
+        } catch let error as HTTPClientError where error == .alreadyShutdown {
+            return
+        }
+    }
+
+    /// `scheme://host[:port]/path` of an `https` URL: no credentials, no query, no fragment.
+    static func safeEndpoint(_ url: String) throws(TransportError) -> String {
+        guard let components = URLComponents(string: url), let scheme = components.scheme?.lowercased(),
+            let host = components.host, !host.isEmpty
+        else {
+            throw TransportError(.invalidConfiguration, "the URL is not an absolute URL with a host", requestMayHaveReachedGateway: false)
+        }
+        guard scheme == "https" else {
+            throw TransportError(.invalidConfiguration, "the URL must use https", requestMayHaveReachedGateway: false)
+        }
+        let port = components.port.map { ":\($0)" } ?? ""
+        return "\(scheme)://\(host)\(port)\(components.path)"
+    }
+
+    private static func validate(_ configuration: Configuration) throws(TransportError) {
+        func invalid(_ message: String) -> TransportError {
+            TransportError(.invalidConfiguration, message, requestMayHaveReachedGateway: false)
+        }
+        guard configuration.timeouts.connect > .zero, configuration.timeouts.request > .zero else {
+            throw invalid("timeouts must be positive")
+        }
+        guard configuration.connectionPool.maximumConnectionsPerHost > 0 else {
+            throw invalid("the pool needs at least one connection per host")
+        }
+        guard configuration.connectionPool.idleTimeout > .zero else {
+            throw invalid("the pool idle timeout must be positive")
+        }
+        guard configuration.maximumRequestBodySize > 0, configuration.maximumResponseBodySize > 0 else {
+            throw invalid("body size limits must be positive")
+        }
+    }
+
+    private static func milliseconds(_ duration: Duration) -> Int64 {
+        let (seconds, attoseconds) = duration.components
+        return seconds * 1000 + attoseconds / 1_000_000_000_000_000
+    }
+}
