@@ -69,12 +69,13 @@ public struct JobQueue: Sendable {
 
     /// Claims up to `limit` ready jobs for `workerID` in one statement, in priority, run_at, id order,
     /// skipping rows other workers hold locked. Each claimed job gets a fresh lease token.
-    public func claim(workerID: Int64, limit: Int, lease: Duration) async throws -> [ClaimedJob] {
+    public func claim(workerID: Int64, limit: Int, lease: Duration, kinds: KindFilter = .all) async throws -> [ClaimedJob] {
         let rows = try await self.client.query(
             """
             WITH ready AS MATERIALIZED (
                 SELECT id FROM tuku.jobs
                 WHERE state IN ('available', 'scheduled', 'retryable') AND run_at <= now()
+                  AND (\(kinds.isAll) OR kind = ANY(\(kinds.handled)::text[]) OR NOT kind = ANY(\(kinds.known)::text[]))
                 ORDER BY priority, run_at, id
                 LIMIT \(Int64(limit))
                 FOR UPDATE SKIP LOCKED
@@ -102,6 +103,22 @@ public struct JobQueue: Sendable {
                     lastErrorCode: lastErrorCode))
         }
         return jobs
+    }
+
+    /// Which kinds a worker claims.
+    public struct KindFilter: Sendable, Hashable {
+        var isAll: Bool
+        var handled: [String]
+        var known: [String]
+
+        /// Every job.
+        public static let all = KindFilter(isAll: true, handled: [], known: [])
+
+        /// Jobs of the kinds this worker handles, and jobs of kinds nobody defined (so that they end `rejected`
+        /// with a clear error); jobs of defined kinds this worker is not configured for wait for one that is.
+        public static func handling(_ handled: [String], known: [String]) -> KindFilter {
+            KindFilter(isAll: false, handled: handled, known: known)
+        }
     }
 
     /// Applies a batch of acks in one statement and appends one `tuku.attempts` row for each accepted ack.

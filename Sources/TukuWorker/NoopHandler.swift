@@ -14,8 +14,11 @@ public struct NoopHandler: JobHandler {
     }
 
     public let kind = "noop"
+    public let retryPolicy: RetryPolicy
 
-    public init() {}
+    public init(retryPolicy: RetryPolicy = RetryPolicy()) {
+        self.retryPolicy = retryPolicy
+    }
 
     public func run(_ payload: Payload, job: ClaimedJob, context: JobContext) async throws -> JobOutcome {
         if let delay = payload.delayMilliseconds {

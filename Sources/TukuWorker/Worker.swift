@@ -37,6 +37,8 @@ public struct Worker: Service {
         public var shutdownGracePeriod: Duration = .seconds(25)
         /// The version recorded in `tuku.workers`.
         public var version: String = "dev"
+        /// Which kinds to claim. Defaults to every job.
+        public var kinds: JobQueue.KindFilter = .all
 
         public init() {}
     }

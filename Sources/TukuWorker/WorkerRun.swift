@@ -80,7 +80,8 @@ final class WorkerRun: Sendable {
                     if free > 0 {
                         let limit = min(free, self.configuration.claimBatchSize)
                         do {
-                            let claimed = try await self.queue.claim(workerID: self.workerID, limit: limit, lease: self.configuration.lease)
+                            let claimed = try await self.queue.claim(
+                                workerID: self.workerID, limit: limit, lease: self.configuration.lease, kinds: self.configuration.kinds)
                             self.state.withLock {
                                 $0.inHand += claimed.count
                                 $0.running += claimed.count

@@ -14,6 +14,10 @@ struct Tuku: AsyncParsableCommand {
             WorkerCommand.self,
             EnqueueCommand.self,
             JobsCommand.self,
+            TokensCommand.self,
+            RenderCommand.self,
+            DecodeCommand.self,
+            AuthCommand.self,
             BenchCommand.self,
         ]
     )

@@ -3,6 +3,8 @@ import Logging
 import PostgresNIO
 import ServiceLifecycle
 import TukuPostgres
+import TukuFiling
+import TukuGateway
 import TukuWorker
 
 struct WorkerCommand: AsyncParsableCommand {
@@ -17,6 +19,7 @@ struct WorkerCommand: AsyncParsableCommand {
     )
 
     @OptionGroup var database: DatabaseOptions
+    @OptionGroup var gateway: GatewayOptions
 
     @Option(help: "Most jobs held at once.")
     var concurrency: Int = 100
@@ -62,28 +65,36 @@ struct WorkerCommand: AsyncParsableCommand {
         configuration.workerLostAfter = .seconds(self.leaseSeconds * 2)
         configuration.shutdownGracePeriod = .seconds(self.shutdownGraceSeconds)
         configuration.version = Tuku.version
+        let definitions = try KindDefinition.bundled()
+        let filing = try self.gateway.filingDependencies(client: client, logger: logger)
+        let handlers = try StandardHandlers.registry(definitions: definitions, filing: filing?.1)
+        configuration.kinds = .handling(handlers.kinds, known: Array(definitions.keys))
+        if filing == nil {
+            logger.notice("No gateway configured (--gateway): running local kinds only; gateway jobs wait for a configured worker")
+        }
         let worker = Worker(
             queue: JobQueue(client: client, logger: logger),
-            handlers: HandlerRegistry.standard,
+            handlers: handlers,
             configuration: configuration,
             logger: logger)
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: client)]
+        if let transport = filing?.0 {
+            services.append(.init(service: TransportService(transport: transport)))
+        }
+        services.append(.init(service: worker, successTerminationBehavior: .gracefullyShutdownGroup))
         let group = ServiceGroup(
-            configuration: .init(
-                services: [
-                    .init(service: client),
-                    .init(service: worker, successTerminationBehavior: .gracefullyShutdownGroup),
-                ],
-                gracefulShutdownSignals: [.sigterm, .sigint],
-                logger: logger))
+            configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
     }
 }
 
-extension HandlerRegistry {
-    /// Every kind this build of tuku runs.
-    static var standard: HandlerRegistry {
-        var registry = HandlerRegistry()
-        registry.register(NoopHandler())
-        return registry
+/// Keeps the gateway transport's connection pool open until the group shuts down, then closes it (after the
+/// worker, which the group stops first).
+struct TransportService: Service {
+    let transport: GatewayTransport
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        try await self.transport.shutdown()
     }
 }
