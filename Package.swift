@@ -131,6 +131,10 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ],
             swiftSettings: strictSwift6
         ),
@@ -142,6 +146,21 @@ let package = Package(
         .testTarget(
             name: "TukuIRDTests",
             dependencies: ["TukuIRD", "TukuGateway"],
+            swiftSettings: strictSwift6
+        ),
+        .testTarget(
+            name: "TukuFilingTests",
+            dependencies: [
+                "TukuCore",
+                "TukuIRD",
+                "TukuGateway",
+                "TukuPostgres",
+                "TukuWorker",
+                "TukuFiling",
+                "TukuTestSupport",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: strictSwift6
         ),
         .testTarget(
