@@ -8,6 +8,7 @@
 #   ca.pem ca.key                   test root CA
 #   server.pem server.key           server cert from ca for DNS:localhost, IP:127.0.0.1
 #   client.pem client.key           client cert (clientAuth) from ca
+#   wronghost-server.pem .key       server cert from ca for DNS:gateway.example only (host name mismatch)
 #   intermediate.pem                intermediate CA from ca
 #   chain-client.pem chain-client.key  client cert from the intermediate; chain-client-chain.pem = leaf + intermediate
 #   other-ca.pem other-ca.key       a second CA nobody trusts
@@ -46,6 +47,7 @@ tuku_make_certs() {
     make_ca ca "/CN=Tuku Test CA"
     make_cert server "/CN=localhost" ca "$server_ext"
     make_cert client "/O=Tuku Test/CN=tuku-test-client" ca "$client_ext"
+    make_cert wronghost-server "/CN=gateway.example" ca "${server_ext/DNS:localhost,IP:127.0.0.1/DNS:gateway.example}"
     make_cert intermediate "/CN=Tuku Test Intermediate CA" ca "$ca_ext"
     make_cert chain-client "/O=Tuku Test/CN=tuku-chain-client" intermediate "$client_ext"
     cat chain-client.pem intermediate.pem >chain-client-chain.pem

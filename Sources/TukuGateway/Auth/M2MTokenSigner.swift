@@ -36,7 +36,9 @@ public final class M2MTokenSigner: Sendable {
         public var refreshMargin: Duration
 
         /// Creates a configuration.
-        public init(issuer: String, startLogon: String? = nil, lifetime: Duration = .seconds(9 * 60), refreshMargin: Duration = .seconds(2 * 60)) {
+        public init(
+            issuer: String, startLogon: String? = nil, lifetime: Duration = .seconds(9 * 60), refreshMargin: Duration = .seconds(2 * 60)
+        ) {
             self.issuer = issuer
             self.startLogon = startLogon
             self.lifetime = lifetime

@@ -105,7 +105,8 @@ public struct GatewayEndpoint: Sendable, Hashable, CustomStringConvertible {
 
     /// IRD production with the given profile (defaults to cloud).
     public static func production(_ profile: Profile = .cloud) -> GatewayEndpoint {
-        GatewayEndpoint(trusted: Self.publishedBaseURL(environment: .production, profile: profile)!, environment: .production, profile: profile)
+        GatewayEndpoint(
+            trusted: Self.publishedBaseURL(environment: .production, profile: profile)!, environment: .production, profile: profile)
     }
 
     /// IRD's test environment (test5) with the given profile (defaults to cloud).

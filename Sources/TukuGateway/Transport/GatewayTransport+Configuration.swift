@@ -73,12 +73,22 @@ extension GatewayTransport {
             public var trustRoots: TrustRoots
             /// The lowest TLS version negotiated. Defaults to ``MinimumVersion/tls12``.
             public var minimumVersion: MinimumVersion
+            /// How long closing a connection waits for the peer's TLS close_notify before dropping the socket. Bounds
+            /// how long ``GatewayTransport/shutdown()`` takes when the gateway has stopped answering on a connection.
+            /// Defaults to 1 second.
+            public var closeNotifyTimeout: Duration
 
             /// Creates TLS settings.
-            public init(clientIdentity: ClientIdentity? = nil, trustRoots: TrustRoots = .system, minimumVersion: MinimumVersion = .tls12) {
+            public init(
+                clientIdentity: ClientIdentity? = nil,
+                trustRoots: TrustRoots = .system,
+                minimumVersion: MinimumVersion = .tls12,
+                closeNotifyTimeout: Duration = .seconds(1)
+            ) {
                 self.clientIdentity = clientIdentity
                 self.trustRoots = trustRoots
                 self.minimumVersion = minimumVersion
+                self.closeNotifyTimeout = closeNotifyTimeout
             }
         }
 
@@ -110,7 +120,9 @@ extension GatewayTransport {
             public var retryConnectionEstablishment: Bool
 
             /// Creates pool settings.
-            public init(maximumConnectionsPerHost: Int = 8, idleTimeout: Duration = .seconds(60), retryConnectionEstablishment: Bool = false) {
+            public init(
+                maximumConnectionsPerHost: Int = 8, idleTimeout: Duration = .seconds(60), retryConnectionEstablishment: Bool = false
+            ) {
                 self.maximumConnectionsPerHost = maximumConnectionsPerHost
                 self.idleTimeout = idleTimeout
                 self.retryConnectionEstablishment = retryConnectionEstablishment

@@ -1,4 +1,5 @@
 import Foundation
+import NIOCore
 import NIOSSL
 import X509
 
@@ -17,6 +18,7 @@ extension GatewayTransport {
         var tls = TLSConfiguration.makeClientConfiguration()
         tls.minimumTLSVersion = settings.minimumVersion.isTLS13 ? .tlsv13 : .tlsv12
         tls.certificateVerification = .fullVerification
+        tls.shutdownTimeout = TimeAmount(settings.closeNotifyTimeout)
         var notValidAfter: Date?
 
         if let path = settings.trustRoots.caBundlePath {
@@ -55,7 +57,8 @@ extension GatewayTransport {
             }
             guard privateKey.publicKey == leaf.publicKey else {
                 throw Self.invalid(
-                    "the client private key \(identity.privateKeyPath) does not belong to the first certificate in \(identity.certificateChainPath)")
+                    "the client private key \(identity.privateKeyPath) does not belong to the first certificate in \(identity.certificateChainPath)"
+                )
             }
             tls.certificateChain = chain.map { .certificate($0) }
             tls.privateKey = .privateKey(key)

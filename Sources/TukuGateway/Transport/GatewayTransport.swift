@@ -182,7 +182,8 @@ public final class GatewayTransport: Sendable {
         func invalid(_ message: String) -> TransportError {
             TransportError(.invalidConfiguration, message, requestMayHaveReachedGateway: false)
         }
-        guard configuration.timeouts.connect > .zero, configuration.timeouts.request > .zero else {
+        guard configuration.timeouts.connect > .zero, configuration.timeouts.request > .zero, configuration.tls.closeNotifyTimeout >= .zero
+        else {
             throw invalid("timeouts must be positive")
         }
         guard configuration.connectionPool.maximumConnectionsPerHost > 0 else {

@@ -43,7 +43,8 @@ extension TransportError {
             case .handshake(let reason):
                 return make(.tlsHandshakeFailed, "the TLS handshake was rejected" + (reason.map { ": \($0)" } ?? ""), sent: false)
             case .uncleanShutdown:
-                return afterHeadSent(.connectionDroppedAfterSend, "the TLS connection closed without a close_notify before the response was complete")
+                return afterHeadSent(
+                    .connectionDroppedAfterSend, "the TLS connection closed without a close_notify before the response was complete")
             case .other(let reason):
                 return afterHeadSent(.connectionDroppedAfterSend, "the TLS connection failed" + (reason.map { ": \($0)" } ?? ""))
             case .configuration:
@@ -175,7 +176,7 @@ enum TLSFailure: Equatable {
             return trimmed.isEmpty ? nil : trimmed
         }
         let tail = description[start.upperBound...]
-        let fields = tail.split(separator: ":", maxSplits: 4, omittingEmptySubsequences: false)
+        let fields = tail.split(separator: ":", maxSplits: 3, omittingEmptySubsequences: false)
         guard let last = fields.last else { return nil }
         let reason = last.split(separator: " ", maxSplits: 1).first.map(String.init) ?? String(last)
         return reason.isEmpty ? nil : reason
