@@ -42,7 +42,7 @@ struct FilingHandlerTests {
     /// Runs `body` with a migrated database, a loaded token set for tenant `acme`, a scripted gateway and a
     /// worker running the standard handlers against it.
     func withFiling(
-        script: Script, timeout: Duration = .seconds(5), _ body: @Sendable (PostgresClient, ScriptedGateway) async throws -> Void
+        script: Script, timeout: Duration = .seconds(10), _ body: @Sendable (PostgresClient, ScriptedGateway) async throws -> Void
     ) async throws {
         let certificates = try Self.certificates.get()
         try await TestDatabase.withFresh { client, _ in
@@ -176,9 +176,9 @@ struct FilingHandlerTests {
     @Test("a timeout after sending is an unknown outcome: the next attempt asks RetrieveStatus and, finding the return, files nothing again")
     func reconcilesInsteadOfRefiling() async throws {
         let script = Script()
-        script.add("File", .stall(.seconds(3)))
+        script.add("File", .stall(.seconds(8)))
         script.add("RetrieveStatus", .respond(status: 200, body: GatewayReplies.status(submissionKey: 555_000_111)))
-        try await self.withFiling(script: script, timeout: .milliseconds(800)) { client, gateway in
+        try await self.withFiling(script: script, timeout: .seconds(3)) { client, gateway in
             let id = try await self.enqueue(client)
             try await client.waitUntil("SELECT state = 'succeeded' FROM tuku.jobs WHERE id = \(id)", timeout: .seconds(30))
             #expect(gateway.requests.map(\.action) == ["File", "RetrieveStatus"])
