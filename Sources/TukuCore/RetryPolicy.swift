@@ -18,8 +18,8 @@ public struct RetryPolicy: Sendable, Hashable, Codable {
     /// The delay before the run after failed attempt number `attempt` (1-based).
     public func delay(afterAttempt attempt: Int, using generator: inout some RandomNumberGenerator) -> Duration {
         let exponent = max(0, min(attempt - 1, 62))
-        let baseSeconds = Self.seconds(self.base)
-        let capSeconds = Self.seconds(self.cap)
+        let baseSeconds = self.base.inSeconds
+        let capSeconds = self.cap.inSeconds
         let raw = min(capSeconds, baseSeconds * Double(sign: .plus, exponent: exponent, significand: 1))
         let spread = self.jitter == 0 ? 1 : Double.random(in: (1 - self.jitter)...(1 + self.jitter), using: &generator)
         return .milliseconds(Int64((raw * spread * 1000).rounded()))
@@ -29,10 +29,5 @@ public struct RetryPolicy: Sendable, Hashable, Codable {
     public func delay(afterAttempt attempt: Int) -> Duration {
         var generator = SystemRandomNumberGenerator()
         return self.delay(afterAttempt: attempt, using: &generator)
-    }
-
-    private static func seconds(_ duration: Duration) -> Double {
-        let (seconds, attoseconds) = duration.components
-        return Double(seconds) + Double(attoseconds) / 1e18
     }
 }

@@ -152,18 +152,18 @@ public struct IRDFilingHandler: Sendable {
     }
 
     private func outcome(_ classified: GatewayOutcome, record: ExchangeRecord) -> JobOutcome {
-        let where_ = record.httpStatus.map { "HTTP \($0)" } ?? (record.transportError ?? "no response")
+        let answered = record.httpStatus.map { "HTTP \($0)" } ?? (record.transportError ?? "no response")
         switch classified {
         case .succeeded:
             return .succeeded
         case .reauthorize:
-            return .retry(after: nil, error: JobError(code: "gateway_reauthorize", message: "IRD refused the access token again after a refresh (\(where_))"))
+            return .retry(after: nil, error: JobError(code: "gateway_reauthorize", message: "IRD refused the access token again after a refresh (\(answered))"))
         case .retry(let after):
-            return .retry(after: after, error: JobError(code: "gateway_retry", message: Self.summary(record, fallback: "the gateway asked to try again (\(where_))")))
+            return .retry(after: after, error: JobError(code: "gateway_retry", message: Self.summary(record, fallback: "the gateway asked to try again (\(answered))")))
         case .retryAfterUnauthorisedFault(let after):
-            return .retry(after: after, error: JobError(code: "gateway_fault", message: "IRD answered with an UnAuthorised SOAP fault (\(where_))"))
+            return .retry(after: after, error: JobError(code: "gateway_fault", message: "IRD answered with an UnAuthorised SOAP fault (\(answered))"))
         case .throttled(let retryAfter):
-            return .throttled(after: retryAfter, error: JobError(code: "gateway_throttled", message: "the gateway is throttling calls (\(where_))"))
+            return .throttled(after: retryAfter, error: JobError(code: "gateway_throttled", message: "the gateway is throttling calls (\(answered))"))
         case .outcomeUnknown(let reason):
             return .retry(
                 after: Self.reconcileDelay,

@@ -55,7 +55,7 @@ public struct JobQueue: Sendable {
             WITH beat AS (
                 UPDATE tuku.workers SET heartbeat_at = now() WHERE id = \(workerID)
             ), extended AS (
-                UPDATE tuku.jobs SET lease_expires_at = now() + make_interval(secs => \(lease.seconds))
+                UPDATE tuku.jobs SET lease_expires_at = now() + make_interval(secs => \(lease.inSeconds))
                 WHERE lease_owner = \(workerID) AND state = 'running'
                 RETURNING 1
             )
@@ -84,7 +84,7 @@ public struct JobQueue: Sendable {
             SET state = 'running',
                 attempt = j.attempt + 1,
                 lease_owner = \(workerID),
-                lease_expires_at = now() + make_interval(secs => \(lease.seconds)),
+                lease_expires_at = now() + make_interval(secs => \(lease.inSeconds)),
                 lease_token = nextval('tuku.lease_token_seq'),
                 started_at = now()
             FROM ready
@@ -139,7 +139,7 @@ public struct JobQueue: Sendable {
             tokens.append(ack.leaseToken)
             outcomes.append(ack.outcome.name)
             errors.append(try ack.outcome.error.map { String(decoding: try encoder.encode($0), as: UTF8.self) } ?? "")
-            delays.append(ack.outcome.delay.map(\.seconds) ?? -1)
+            delays.append(ack.outcome.delay.map(\.inSeconds) ?? -1)
             startedAt.append(ack.startedAt)
             for exchange in ack.exchanges {
                 try exchanges.append(exchange, jobID: ack.jobID, encoder: encoder)
@@ -241,7 +241,7 @@ public struct JobQueue: Sendable {
             ), lost_workers AS (
                 UPDATE tuku.workers SET state = 'lost', stopped_at = now()
                 WHERE (SELECT held FROM lock) AND state IN ('running', 'stopping')
-                  AND heartbeat_at < now() - make_interval(secs => \(workerLostAfter.seconds))
+                  AND heartbeat_at < now() - make_interval(secs => \(workerLostAfter.inSeconds))
             ), expired AS (
                 SELECT id, lease_owner, lease_expires_at, started_at FROM tuku.jobs
                 WHERE (SELECT held FROM lock) AND state = 'running' AND lease_expires_at < now()
@@ -342,13 +342,6 @@ public struct JobQueue: Sendable {
     }
 }
 
-extension Duration {
-    /// The duration in seconds, as SQL intervals take it.
-    var seconds: Double {
-        let (seconds, attoseconds) = self.components
-        return Double(seconds) + Double(attoseconds) / 1e18
-    }
-}
 
 /// `tuku.exchanges` rows as parallel arrays for `unnest`, NULLs carried as sentinels (arrays of optionals do not
 /// bind).
@@ -365,7 +358,7 @@ private struct ExchangeColumns {
         self.endpoints.append(exchange.endpoint)
         self.actions.append(exchange.action)
         self.startedAt.append(exchange.startedAt)
-        self.latencies.append(exchange.latency.map { $0.seconds * 1000 } ?? -1)
+        self.latencies.append(exchange.latency.map { $0.inSeconds * 1000 } ?? -1)
         self.httpStatuses.append(exchange.httpStatus.map { Int32(clamping: $0) } ?? -1)
         self.transportErrors.append(exchange.transportError ?? "")
         self.statuses.append(String(decoding: try encoder.encode(exchange.statuses), as: UTF8.self))

@@ -52,7 +52,7 @@ struct EnqueueCommand: AsyncParsableCommand {
         for failure in summary.failures.sorted(by: { $0.line < $1.line }) {
             FileHandle.standardError.write(Data("line \(failure.line): \(failure.error)\n".utf8))
         }
-        let seconds = max(Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18, 1e-9)
+        let seconds = max(elapsed.inSeconds, 1e-9)
         print(
             "Enqueued \(summary.inserted) jobs (\(summary.duplicates) duplicates skipped, \(summary.failures.count) lines rejected) "
                 + "in \(String(format: "%.2f", seconds)) s, \(Int(Double(summary.inserted + summary.duplicates) / seconds)) rows/s.")

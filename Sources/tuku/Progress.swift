@@ -1,5 +1,6 @@
 import Foundation
 import Synchronization
+import TukuCore
 
 /// A progress bar on standard error, redrawn at most ten times a second; silent when not on a terminal.
 final class Progress: Sendable {
@@ -41,7 +42,7 @@ final class Progress: Sendable {
         let width = 30
         let filled = Int(fraction * Double(width))
         let elapsed = now - self.started
-        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        let seconds = elapsed.inSeconds
         let rate = seconds > 0 ? Int(Double(done) / seconds) : 0
         return "\r[" + String(repeating: "#", count: filled) + String(repeating: " ", count: width - filled)
             + "] \(done)/\(self.total) lines  \(rate)/s "

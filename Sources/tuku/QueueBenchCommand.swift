@@ -153,7 +153,7 @@ struct QueueBench: Sendable {
             queue: JobQueue(client: self.client, logger: self.logger), progress: Progress(total: lines.count, enabled: false))
         let started = ContinuousClock.now
         let summary = try await loader.load(lines: lines, batchSize: 1000)
-        let seconds = (ContinuousClock.now - started).secondsValue
+        let seconds = (ContinuousClock.now - started).inSeconds
         guard summary.inserted == lines.count else {
             throw ValidationError("enqueue benchmark inserted \(summary.inserted) of \(lines.count) rows")
         }
@@ -323,8 +323,3 @@ final class BenchWorker: @unchecked Sendable {  // Process is not Sendable; each
     }
 }
 
-extension Duration {
-    var secondsValue: Double {
-        Double(self.components.seconds) + Double(self.components.attoseconds) / 1e18
-    }
-}

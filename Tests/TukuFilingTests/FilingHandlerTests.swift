@@ -69,7 +69,7 @@ struct FilingHandlerTests {
                     envelopes: SOAPEnvelopeBuilder(configuration: .init(softwareProvider: "Tuku", softwarePlatform: "Linux", softwareRelease: "test")))
                 var definitions = try KindDefinition.bundled()
                 // Short per-call timeouts so the ambiguous cases do not take a minute.
-                for kind in definitions.keys where kind.hasPrefix("ird.") { definitions[kind]?.timeoutSeconds = timeout.secondsValue }
+                for kind in definitions.keys where kind.hasPrefix("ird.") { definitions[kind]?.timeoutSeconds = timeout.inSeconds }
                 let handlers = try StandardHandlers.registry(definitions: definitions, filing: dependencies)
                 try await WorkerHarness.withWorker(client: client, handlers: handlers) { _ in
                     try await body(client, gateway)
@@ -216,8 +216,3 @@ struct FilingHandlerTests {
     }
 }
 
-extension Duration {
-    var secondsValue: Double {
-        Double(self.components.seconds) + Double(self.components.attoseconds) / 1e18
-    }
-}
