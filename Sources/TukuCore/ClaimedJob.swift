@@ -18,7 +18,8 @@ public struct ClaimedJob: Sendable, Hashable {
     /// handler reconciles before sending again).
     public var lastErrorCode: String?
 
-    public init(id: Int64, kind: String, tenant: String, payload: String, attempt: Int, maxAttempts: Int, leaseToken: Int64,
+    public init(
+        id: Int64, kind: String, tenant: String, payload: String, attempt: Int, maxAttempts: Int, leaseToken: Int64,
         lastErrorCode: String? = nil
     ) {
         self.id = id

@@ -76,7 +76,7 @@ public struct JobLine: Sendable, Hashable {
             self.runAt = try container.decodeIfPresent(String.self, forKey: .runAt)
             self.maxAttempts = try container.decodeIfPresent(Int.self, forKey: .maxAttempts)
             guard !self.kind.isEmpty, !self.tenant.isEmpty, self.idempotencyKey?.isEmpty != true,
-                  (0...1000).contains(self.priority ?? 0), (1...1000).contains(self.maxAttempts ?? 1)
+                (0...1000).contains(self.priority ?? 0), (1...1000).contains(self.maxAttempts ?? 1)
             else { throw Refused() }
         }
     }

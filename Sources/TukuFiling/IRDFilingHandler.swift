@@ -125,7 +125,8 @@ public struct IRDFilingHandler: Sendable {
             httpStatus: nil, transportError: nil, outcome: "", requestBody: requestText, responseBody: nil)
         do {
             let response = try await self.dependencies.transport.post(
-                url: url, body: ByteBuffer(bytes: envelope.body), headers: headers, timeout: self.definition.timeout, logger: context.logger)
+                url: url, body: ByteBuffer(bytes: envelope.body), headers: headers, timeout: self.definition.timeout, logger: context.logger
+            )
             let body = Data(response.body.readableBytesView)
             let parsed = Result { () throws(GatewayError) in try GatewayResponseParser.parse(body) }
             record.latency = response.latency
@@ -157,22 +158,35 @@ public struct IRDFilingHandler: Sendable {
         case .succeeded:
             return .succeeded
         case .reauthorize:
-            return .retry(after: nil, error: JobError(code: "gateway_reauthorize", message: "IRD refused the access token again after a refresh (\(answered))"))
+            return .retry(
+                after: nil,
+                error: JobError(code: "gateway_reauthorize", message: "IRD refused the access token again after a refresh (\(answered))"))
         case .retry(let after):
-            return .retry(after: after, error: JobError(code: "gateway_retry", message: Self.summary(record, fallback: "the gateway asked to try again (\(answered))")))
+            return .retry(
+                after: after,
+                error: JobError(
+                    code: "gateway_retry", message: Self.summary(record, fallback: "the gateway asked to try again (\(answered))")))
         case .retryAfterUnauthorisedFault(let after):
-            return .retry(after: after, error: JobError(code: "gateway_fault", message: "IRD answered with an UnAuthorised SOAP fault (\(answered))"))
+            return .retry(
+                after: after, error: JobError(code: "gateway_fault", message: "IRD answered with an UnAuthorised SOAP fault (\(answered))"))
         case .throttled(let retryAfter):
-            return .throttled(after: retryAfter, error: JobError(code: "gateway_throttled", message: "the gateway is throttling calls (\(answered))"))
+            return .throttled(
+                after: retryAfter, error: JobError(code: "gateway_throttled", message: "the gateway is throttling calls (\(answered))"))
         case .outcomeUnknown(let reason):
             return .retry(
                 after: Self.reconcileDelay,
-                error: JobError(code: Self.outcomeUnknownCode, message: "IRD may have processed the request (\(reason)); it is reconciled before anything is sent again"))
+                error: JobError(
+                    code: Self.outcomeUnknownCode,
+                    message: "IRD may have processed the request (\(reason)); it is reconciled before anything is sent again"))
         case .rejected(let code, let message):
             let text = code.map { "IRD status \($0): \(message)" } ?? message
-            return .rejected(JobError(code: "gateway_rejected", message: text, problems: record.statuses.filter { $0.code != 0 }.map {
-                .init(path: "statusCode \($0.code)", reason: [$0.message, $0.description].compactMap { $0 }.joined(separator: " — "))
-            }))
+            return .rejected(
+                JobError(
+                    code: "gateway_rejected", message: text,
+                    problems: record.statuses.filter { $0.code != 0 }.map {
+                        .init(
+                            path: "statusCode \($0.code)", reason: [$0.message, $0.description].compactMap { $0 }.joined(separator: " — "))
+                    }))
         }
     }
 
@@ -200,18 +214,22 @@ public struct IRDFilingHandler: Sendable {
             // RetrieveStatus itself failed or was ambiguous: keep the job unresolved and ask again later.
             var outcome = result.outcome
             if case .rejected(let error) = outcome {
-                outcome = .retry(after: nil, error: JobError(code: Self.outcomeUnknownCode, message: "reconciliation failed: \(error.message)"))
+                outcome = .retry(
+                    after: nil, error: JobError(code: Self.outcomeUnknownCode, message: "reconciliation failed: \(error.message)"))
             } else if case .retry(let after, let error) = outcome, error.code != Self.outcomeUnknownCode {
-                outcome = .retry(after: after, error: JobError(code: Self.outcomeUnknownCode, message: "reconciliation failed: \(error.message)"))
+                outcome = .retry(
+                    after: after, error: JobError(code: Self.outcomeUnknownCode, message: "reconciliation failed: \(error.message)"))
             }
             return .undecided(outcome)
         }
         // For an amendment, the return being amended is already there by definition: only another one counts.
         let amended = file.amendment?.submissionKey
         if let found = answer.returnStatuses.first(where: { $0.submissionKey != nil && $0.submissionKey != amended }) {
-            context.logger.notice("IRD already holds this return; not filing it again", metadata: [
-                "gateway.submission_key": "\(found.submissionKey ?? 0)", "gateway.return_status": "\(found.text)",
-            ])
+            context.logger.notice(
+                "IRD already holds this return; not filing it again",
+                metadata: [
+                    "gateway.submission_key": "\(found.submissionKey ?? 0)", "gateway.return_status": "\(found.text)",
+                ])
             return .alreadyFiled
         }
         return .notFiled
@@ -252,7 +270,9 @@ extension ExchangeRecord {
     mutating func apply(_ response: GatewayResponse) {
         switch response.content {
         case .result(let result):
-            self.statuses = result.statusMessages.map { .init(code: $0.statusCode, message: $0.errorMessage, description: $0.errorDescription) }
+            self.statuses = result.statusMessages.map {
+                .init(code: $0.statusCode, message: $0.errorMessage, description: $0.errorDescription)
+            }
             self.gatewayID = result.gatewayId
             self.submissionKey = result.submissionKey ?? result.returnStatuses.first { $0.submissionKey != nil }?.submissionKey
         case .fault(let fault):

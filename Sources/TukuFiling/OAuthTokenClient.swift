@@ -69,7 +69,8 @@ public struct OAuthTokenClient: TokenRefresher {
         headers.add(name: "Authorization", value: "Basic \(basic)")
         let response: GatewayHTTPResponse
         do {
-            response = try await self.transport.post(url: self.tokenURL, body: ByteBuffer(string: body), headers: headers, timeout: .seconds(30))
+            response = try await self.transport.post(
+                url: self.tokenURL, body: ByteBuffer(string: body), headers: headers, timeout: .seconds(30))
         } catch {
             // If the request may have reached the endpoint, the old refresh token may now be spent; the next
             // refresh then fails with invalid_grant and the set is marked for re-authorisation.
@@ -77,7 +78,9 @@ public struct OAuthTokenClient: TokenRefresher {
         }
         let status = Int(response.status.code)
         if (400..<500).contains(status) {
-            let error = (try? JSONDecoder().decode([String: String].self, from: Data(response.body.readableBytesView)))?["error"] ?? "HTTP \(status)"
+            let error =
+                (try? JSONDecoder().decode([String: String].self, from: Data(response.body.readableBytesView)))?["error"]
+                ?? "HTTP \(status)"
             if error == "invalid_grant" {
                 throw TokenError(.needsAuthorisation, "the token endpoint refused the refresh token (invalid_grant)")
             }

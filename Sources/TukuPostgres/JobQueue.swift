@@ -342,7 +342,6 @@ public struct JobQueue: Sendable {
     }
 }
 
-
 /// `tuku.exchanges` rows as parallel arrays for `unnest`, NULLs carried as sentinels (arrays of optionals do not
 /// bind).
 private struct ExchangeColumns {

@@ -39,7 +39,8 @@ public struct TokenCipher: Sendable {
             return try TokenCipher(base64: text)
         }
         guard let text = environment["TUKU_TOKEN_KEY"], !text.isEmpty else {
-            throw TokenError(.invalidKey, "no token encryption key: set TUKU_TOKEN_KEY_FILE or TUKU_TOKEN_KEY (tuku tokens generate-key makes one)")
+            throw TokenError(
+                .invalidKey, "no token encryption key: set TUKU_TOKEN_KEY_FILE or TUKU_TOKEN_KEY (tuku tokens generate-key makes one)")
         }
         return try TokenCipher(base64: text)
     }

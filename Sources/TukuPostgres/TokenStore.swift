@@ -148,15 +148,19 @@ public struct TokenStore: Sendable {
                 locked = Row(id: id, name: name, generation: generation, accessToken: access, expiresAt: expiresAt, refreshToken: refresh)
             }
             guard let locked else {
-                return .failed(TokenError(.needsAuthorisation, "token set \(seen.name) needs a person to authorise again (tuku tokens load)"))
+                return .failed(
+                    TokenError(.needsAuthorisation, "token set \(seen.name) needs a person to authorise again (tuku tokens load)"))
             }
-            if locked.generation != seen.generation || (locked.isFresh(margin: self.refreshMargin) && replacingGeneration != locked.generation) {
+            if locked.generation != seen.generation
+                || (locked.isFresh(margin: self.refreshMargin) && replacingGeneration != locked.generation)
+            {
                 // Another worker refreshed while we waited: use its result.
                 return .grant(try self.grant(locked))
             }
             guard let sealedRefresh = locked.refreshToken else {
                 try await self.markNeedsAuthorisation(locked, reason: "no refresh token (desktop client)", on: connection)
-                return .failed(TokenError(.needsAuthorisation, "token set \(locked.name) has no refresh token: a person must authorise again"))
+                return .failed(
+                    TokenError(.needsAuthorisation, "token set \(locked.name) has no refresh token: a person must authorise again"))
             }
             let refreshToken = try self.cipher.open(sealedRefresh, context: Self.context(locked.name, "refresh_token"))
             let fresh: TokenSet
@@ -176,10 +180,14 @@ public struct TokenStore: Sendable {
                     last_error = NULL, updated_at = now()
                 WHERE id = \(locked.id)
                 """, logger: self.logger)
-            self.logger.info("Refreshed an OAuth token set", metadata: [
-                "token.name": "\(locked.name)", "token.generation": "\(locked.generation + 1)",
-            ])
-            return .grant(AccessGrant(name: locked.name, generation: locked.generation + 1, accessToken: fresh.accessToken, expiresAt: fresh.expiresAt))
+            self.logger.info(
+                "Refreshed an OAuth token set",
+                metadata: [
+                    "token.name": "\(locked.name)", "token.generation": "\(locked.generation + 1)",
+                ])
+            return .grant(
+                AccessGrant(
+                    name: locked.name, generation: locked.generation + 1, accessToken: fresh.accessToken, expiresAt: fresh.expiresAt))
         }
         // Committed: the new refresh token is durable before the new access token is used.
         switch result {

@@ -118,7 +118,10 @@ private final class ScriptedHandler: ChannelInboundHandler {
                 for (name, value) in extra where name != "Content-Type" { responseHeaders.add(name: name, value: value) }
                 let bytes = ByteBuffer(string: text)
                 responseHeaders.add(name: "Content-Length", value: "\(bytes.readableBytes)")
-                context.write(self.wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .init(statusCode: status), headers: responseHeaders))), promise: nil)
+                context.write(
+                    self.wrapOutboundOut(
+                        .head(HTTPResponseHead(version: .http1_1, status: .init(statusCode: status), headers: responseHeaders))),
+                    promise: nil)
                 context.write(self.wrapOutboundOut(.body(.byteBuffer(bytes))), promise: nil)
                 context.writeAndFlush(self.wrapOutboundOut(.end(nil)), promise: nil)
             case .drop:

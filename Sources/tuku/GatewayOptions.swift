@@ -10,9 +10,11 @@ import TukuPostgres
 /// Where and how to reach the tax gateway. Every option also reads an environment variable, so that
 /// deployments keep certificates, keys and secrets out of command lines.
 struct GatewayOptions: ParsableArguments {
-    @Option(name: .customLong("gateway"), help: ArgumentHelp(
-        "production, test, or sandbox (needs --gateway-url). Without it the worker runs only local kinds ($TUKU_GATEWAY).",
-        valueName: "environment"))
+    @Option(
+        name: .customLong("gateway"),
+        help: ArgumentHelp(
+            "production, test, or sandbox (needs --gateway-url). Without it the worker runs only local kinds ($TUKU_GATEWAY).",
+            valueName: "environment"))
     var environment: String?
 
     @Option(name: .customLong("gateway-url"), help: "Base URL of the gateway, e.g. https://127.0.0.1:4046/gateway/ ($TUKU_GATEWAY_URL).")
@@ -30,10 +32,16 @@ struct GatewayOptions: ParsableArguments {
     @Option(name: .customLong("tls-ca"), help: "CA bundle PEM to trust instead of the system roots ($TUKU_TLS_CA).")
     var caPath: String?
 
-    @Option(name: .customLong("oauth-token-url"), help: "The OAuth token endpoint ($TUKU_OAUTH_TOKEN_URL; defaults to IRD's for production and test).")
+    @Option(
+        name: .customLong("oauth-token-url"),
+        help: "The OAuth token endpoint ($TUKU_OAUTH_TOKEN_URL; defaults to IRD's for production and test).")
     var tokenURL: String?
 
-    @Option(name: .customLong("oauth-client-id"), help: "The OAuth client id ($TUKU_OAUTH_CLIENT_ID). The secret comes from $TUKU_OAUTH_CLIENT_SECRET_FILE or $TUKU_OAUTH_CLIENT_SECRET.")
+    @Option(
+        name: .customLong("oauth-client-id"),
+        help:
+            "The OAuth client id ($TUKU_OAUTH_CLIENT_ID). The secret comes from $TUKU_OAUTH_CLIENT_SECRET_FILE or $TUKU_OAUTH_CLIENT_SECRET."
+    )
     var clientID: String?
 
     @Option(name: .customLong("software-provider"), help: "softwareProviderData/softwareProvider sent to IRD ($TUKU_SOFTWARE_PROVIDER).")
@@ -66,7 +74,8 @@ struct GatewayOptions: ParsableArguments {
         var tls = GatewayTransport.Configuration.TLS()
         if let ca = self.value(self.caPath, "TUKU_TLS_CA") { tls.trustRoots = .caBundle(path: ca) }
         if profile == .cloud {
-            guard let certificate = self.value(self.certificatePath, "TUKU_TLS_CERT"), let key = self.value(self.keyPath, "TUKU_TLS_KEY") else {
+            guard let certificate = self.value(self.certificatePath, "TUKU_TLS_CERT"), let key = self.value(self.keyPath, "TUKU_TLS_KEY")
+            else {
                 throw ValidationError("the cloud profile needs the provider's client certificate: --tls-cert and --tls-key")
             }
             tls.clientIdentity = .init(certificateChainPath: certificate, privateKeyPath: key)
@@ -117,8 +126,11 @@ struct GatewayOptions: ParsableArguments {
             tokenURL: try self.oauthTokenURL(for: endpoint), clientID: clientID, clientSecret: try self.clientSecret(),
             transport: transport, logger: logger)
         let tokens = TokenStore(client: client, cipher: try TokenCipher.fromEnvironment(), logger: logger)
-        return (transport, IRDFilingHandler.Dependencies(
-            endpoint: endpoint, transport: transport, tokens: tokens, refresher: refresher,
-            envelopes: SOAPEnvelopeBuilder(configuration: self.envelopeConfiguration())))
+        return (
+            transport,
+            IRDFilingHandler.Dependencies(
+                endpoint: endpoint, transport: transport, tokens: tokens, refresher: refresher,
+                envelopes: SOAPEnvelopeBuilder(configuration: self.envelopeConfiguration()))
+        )
     }
 }

@@ -322,4 +322,3 @@ final class BenchWorker: @unchecked Sendable {  // Process is not Sendable; each
         self.process.waitUntilExit()
     }
 }
-

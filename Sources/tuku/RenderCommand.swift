@@ -16,7 +16,8 @@ struct RenderCommand: ParsableCommand {
     @Option(name: .customLong("software-provider"), help: "softwareProvider sent to IRD.") var softwareProvider = "Tuku"
 
     func run() throws {
-        let data = self.payload == "-" ? FileHandle.standardInput.readDataToEndOfFile() : try Data(contentsOf: URL(fileURLWithPath: self.payload))
+        let data =
+            self.payload == "-" ? FileHandle.standardInput.readDataToEndOfFile() : try Data(contentsOf: URL(fileURLWithPath: self.payload))
         let decoded: IRDJobPayload
         do {
             decoded = try IRDJobPayload.decodeValidated(kind: self.kind, from: data)
@@ -27,7 +28,8 @@ struct RenderCommand: ParsableCommand {
             }
             throw ExitCode(2)
         }
-        let builder = SOAPEnvelopeBuilder(configuration: .init(softwareProvider: self.softwareProvider, softwarePlatform: "Linux", softwareRelease: Tuku.version))
+        let builder = SOAPEnvelopeBuilder(
+            configuration: .init(softwareProvider: self.softwareProvider, softwarePlatform: "Linux", softwareRelease: Tuku.version))
         let envelope = try builder.envelope(for: decoded)
         print("# POST <gateway>/\(KindDefinitionLookup.servicePath(for: self.kind) ?? "?")")
         print("# Content-Type: \(envelope.contentType)")
@@ -53,7 +55,9 @@ struct DecodeCommand: ParsableCommand {
     @Option(name: .customLong("retry-after"), help: "The Retry-After header it came with.") var retryAfter: String?
 
     func run() throws {
-        let data = self.response == "-" ? FileHandle.standardInput.readDataToEndOfFile() : try Data(contentsOf: URL(fileURLWithPath: self.response))
+        let data =
+            self.response == "-"
+            ? FileHandle.standardInput.readDataToEndOfFile() : try Data(contentsOf: URL(fileURLWithPath: self.response))
         let parsed = Result { () throws(GatewayError) in try GatewayResponseParser.parse(data) }
         switch parsed {
         case .success(let response):
@@ -62,12 +66,15 @@ struct DecodeCommand: ParsableCommand {
             case .result(let result):
                 print("response        \(result.responseElement)")
                 for message in result.statusMessages {
-                    print("statusMessage   \(message.statusCode) \(message.errorMessage)\(message.errorDescription.map { " — \($0)" } ?? "")")
+                    print(
+                        "statusMessage   \(message.statusCode) \(message.errorMessage)\(message.errorDescription.map { " — \($0)" } ?? "")")
                 }
                 print("gatewayId       \(result.gatewayId ?? "-")")
                 print("submissionKey   \(result.submissionKey.map(String.init) ?? "-")")
                 for status in result.returnStatuses {
-                    print("returnStatus    \(status.code ?? "-") \(status.text) received \(status.receivedDate.map { "\($0)" } ?? "-") key \(status.submissionKey.map(String.init) ?? "-")")
+                    print(
+                        "returnStatus    \(status.code ?? "-") \(status.text) received \(status.receivedDate.map { "\($0)" } ?? "-") key \(status.submissionKey.map(String.init) ?? "-")"
+                    )
                 }
             case .fault(let fault):
                 print("fault           \(fault.code) \(fault.reason)")

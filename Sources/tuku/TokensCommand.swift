@@ -13,7 +13,9 @@ struct TokensCommand: AsyncParsableCommand {
     struct Load: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Store a token set (from IRD's token endpoint) for one or more tenants, sealed with the TUKU_TOKEN_KEY(_FILE) key.",
-            discussion: "Reads a JSON token response ({\"access_token\", \"expires_in\", \"refresh_token\"}) from the file or standard input, so that tokens never appear on a command line.")
+            discussion:
+                "Reads a JSON token response ({\"access_token\", \"expires_in\", \"refresh_token\"}) from the file or standard input, so that tokens never appear on a command line."
+        )
 
         @OptionGroup var database: DatabaseOptions
         @Option(help: "A name for the token set, e.g. the myIR user it belongs to.") var name: String
@@ -25,24 +27,30 @@ struct TokensCommand: AsyncParsableCommand {
         }
 
         func run() async throws {
-            let data = self.file == "-" ? FileHandle.standardInput.readDataToEndOfFile() : try Data(contentsOf: URL(fileURLWithPath: self.file))
+            let data =
+                self.file == "-" ? FileHandle.standardInput.readDataToEndOfFile() : try Data(contentsOf: URL(fileURLWithPath: self.file))
             guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
-                  let access = object["access_token"] as? String, !access.isEmpty
+                let access = object["access_token"] as? String, !access.isEmpty
             else { throw ValidationError("the input is not a token response with an access_token") }
-            let expiresIn = (object["expires_in"] as? NSNumber)?.doubleValue ?? (object["expires_in"] as? String).flatMap(Double.init) ?? 28_800
+            let expiresIn =
+                (object["expires_in"] as? NSNumber)?.doubleValue ?? (object["expires_in"] as? String).flatMap(Double.init) ?? 28_800
             let tokens = TokenSet(
                 accessToken: Secret(access), expiresAt: Date().addingTimeInterval(expiresIn),
                 refreshToken: (object["refresh_token"] as? String).map(Secret.init))
             let cipher = try TokenCipher.fromEnvironment()
             try await self.database.withClient(label: "tuku.tokens", maximumConnections: 1) { client, logger in
-                try await TokenStore(client: client, cipher: cipher, logger: logger).store(name: self.name, tokens: tokens, tenants: self.tenants)
+                try await TokenStore(client: client, cipher: cipher, logger: logger).store(
+                    name: self.name, tokens: tokens, tenants: self.tenants)
             }
-            print("Stored token set \(self.name) for \(self.tenants.joined(separator: ", ")) (expires \(tokens.expiresAt.formatted(.iso8601)), key \(cipher.keyID)).")
+            print(
+                "Stored token set \(self.name) for \(self.tenants.joined(separator: ", ")) (expires \(tokens.expiresAt.formatted(.iso8601)), key \(cipher.keyID))."
+            )
         }
     }
 
     struct List: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List token sets: tenants, expiry, generation, whether they need authorising. Never the tokens.")
+        static let configuration = CommandConfiguration(
+            abstract: "List token sets: tenants, expiry, generation, whether they need authorising. Never the tokens.")
         @OptionGroup var database: DatabaseOptions
 
         func run() async throws {
@@ -55,7 +63,9 @@ struct TokensCommand: AsyncParsableCommand {
                     GROUP BY t.id ORDER BY t.name
                     """, logger: logger)
                 var table = TextTable("name", "tenants", "access expires", "generation", "refreshable", "needs authorising", "key")
-                for try await (name, tenants, expires, generation, refreshable, needs, key) in rows.decode((String, String, String, Int64, Bool, Bool, String).self) {
+                for try await (name, tenants, expires, generation, refreshable, needs, key) in rows.decode(
+                    (String, String, String, Int64, Bool, Bool, String).self)
+                {
                     table.append([name, tenants, expires, "\(generation)", refreshable ? "yes" : "no", needs ? "YES" : "no", key])
                 }
                 print(table.render())
@@ -64,7 +74,9 @@ struct TokensCommand: AsyncParsableCommand {
     }
 
     struct GenerateKey: ParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "generate-key", abstract: "Print a new random token encryption key (base64) for TUKU_TOKEN_KEY or TUKU_TOKEN_KEY_FILE.")
+        static let configuration = CommandConfiguration(
+            commandName: "generate-key",
+            abstract: "Print a new random token encryption key (base64) for TUKU_TOKEN_KEY or TUKU_TOKEN_KEY_FILE.")
         func run() {
             print(TokenCipher.generateKey())
         }

@@ -2,9 +2,9 @@ import ArgumentParser
 import Logging
 import PostgresNIO
 import ServiceLifecycle
-import TukuPostgres
 import TukuFiling
 import TukuGateway
+import TukuPostgres
 import TukuWorker
 
 struct WorkerCommand: AsyncParsableCommand {

@@ -18,13 +18,15 @@ struct HandlerRegistryTests {
 
     @Test("an unknown kind is rejected with a clear error")
     func unknownKind() async {
-        let (outcome, _) = await self.registry.run(self.job(kind: "ird.nope", payload: "{}"), context: JobContext(logger: Logger(label: "t")))
+        let (outcome, _) = await self.registry.run(
+            self.job(kind: "ird.nope", payload: "{}"), context: JobContext(logger: Logger(label: "t")))
         #expect(outcome == .rejected(.unknownKind("ird.nope")))
     }
 
     @Test("a payload that does not decode is rejected with the field and reason")
     func undecodable() async throws {
-        let (outcome, _) = await self.registry.run(self.job(kind: "noop", payload: #"{"delay_ms":"soon"}"#), context: JobContext(logger: Logger(label: "t")))
+        let (outcome, _) = await self.registry.run(
+            self.job(kind: "noop", payload: #"{"delay_ms":"soon"}"#), context: JobContext(logger: Logger(label: "t")))
         guard case .rejected(let error) = outcome else {
             Issue.record("expected rejected, got \(outcome)")
             return
@@ -35,7 +37,8 @@ struct HandlerRegistryTests {
 
     @Test("a good payload runs the handler")
     func runs() async {
-        let (outcome, _) = await self.registry.run(self.job(kind: "noop", payload: #"{"delay_ms":1}"#), context: JobContext(logger: Logger(label: "t")))
+        let (outcome, _) = await self.registry.run(
+            self.job(kind: "noop", payload: #"{"delay_ms":1}"#), context: JobContext(logger: Logger(label: "t")))
         #expect(outcome == .succeeded)
     }
 }

@@ -27,15 +27,18 @@ struct FilingHandlerTests {
         func reply(to request: ScriptedGateway.Request) -> ScriptedGateway.Reply {
             if request.path.hasSuffix("/oauth/token") {
                 let scripted = self.replies.withLock { $0["token"]?.isEmpty == false ? $0["token"]!.removeFirst() : nil }
-                return scripted ?? .respond(
-                    status: 200, headers: ["Content-Type": "application/json"],
-                    body: #"{"access_token":"refreshed-access","token_type":"Bearer","expires_in":"28800","refresh_token":"refresh-2"}"#)
+                return scripted
+                    ?? .respond(
+                        status: 200, headers: ["Content-Type": "application/json"],
+                        body: #"{"access_token":"refreshed-access","token_type":"Bearer","expires_in":"28800","refresh_token":"refresh-2"}"#
+                    )
             }
             let action = request.action
             if let scripted = self.replies.withLock({ $0[action]?.isEmpty == false ? $0[action]!.removeFirst() : nil }) {
                 return scripted
             }
-            return .respond(status: 200, body: action == "RetrieveStatus" ? GatewayReplies.status(submissionKey: nil) : GatewayReplies.file())
+            return .respond(
+                status: 200, body: action == "RetrieveStatus" ? GatewayReplies.status(submissionKey: nil) : GatewayReplies.file())
         }
     }
 
@@ -50,12 +53,14 @@ struct FilingHandlerTests {
             let tokens = TokenStore(client: client, cipher: cipher, logger: .test())
             try await tokens.store(
                 name: "payroll-admin",
-                tokens: TokenSet(accessToken: Secret("access-1"), expiresAt: Date().addingTimeInterval(3600), refreshToken: Secret("refresh-1")),
+                tokens: TokenSet(
+                    accessToken: Secret("access-1"), expiresAt: Date().addingTimeInterval(3600), refreshToken: Secret("refresh-1")),
                 tenants: ["acme"])
             let gateway = try await ScriptedGateway(certificates: certificates) { script.reply(to: $0) }
             var transportConfiguration = GatewayTransport.Configuration(
                 tls: .init(
-                    clientIdentity: .init(certificateChainPath: certificates.path("client.pem"), privateKeyPath: certificates.path("client.key")),
+                    clientIdentity: .init(
+                        certificateChainPath: certificates.path("client.pem"), privateKeyPath: certificates.path("client.key")),
                     trustRoots: .caBundle(path: certificates.path("ca.pem"))))
             transportConfiguration.timeouts.request = timeout
             let transport = try GatewayTransport(configuration: transportConfiguration, logger: .test())
@@ -66,7 +71,8 @@ struct FilingHandlerTests {
                     refresher: OAuthTokenClient(
                         tokenURL: "https://127.0.0.1:\(gateway.port)/oauth/token", clientID: "tuku-test", clientSecret: Secret("s3cret"),
                         transport: transport, logger: .test()),
-                    envelopes: SOAPEnvelopeBuilder(configuration: .init(softwareProvider: "Tuku", softwarePlatform: "Linux", softwareRelease: "test")))
+                    envelopes: SOAPEnvelopeBuilder(
+                        configuration: .init(softwareProvider: "Tuku", softwarePlatform: "Linux", softwareRelease: "test")))
                 var definitions = try KindDefinition.bundled()
                 // Short per-call timeouts so the ambiguous cases do not take a minute.
                 for kind in definitions.keys where kind.hasPrefix("ird.") { definitions[kind]?.timeoutSeconds = timeout.inSeconds }
@@ -85,7 +91,8 @@ struct FilingHandlerTests {
     }
 
     static func example(_ kind: String, _ name: String) throws -> String {
-        try String(contentsOf: TestCertificates.repositoryRoot.appendingPathComponent("jobs/\(kind)/examples/\(name).json"), encoding: .utf8)
+        try String(
+            contentsOf: TestCertificates.repositoryRoot.appendingPathComponent("jobs/\(kind)/examples/\(name).json"), encoding: .utf8)
     }
 
     func enqueue(_ client: PostgresClient, kind: String = "ird.ei.file", example: String = "three-employees") async throws -> Int64 {
@@ -120,8 +127,11 @@ struct FilingHandlerTests {
             payload = payload.replacingOccurrences(of: "\"payDayDate\": \"2025-05-16\"", with: "\"payDayDate\": \"2025-06-40\"")
             let id = try await client.scalar("SELECT tuku.enqueue('ird.ei.file', 'acme', \(payload)::jsonb)", as: Int64.self)
             try await client.waitUntil("SELECT state = 'rejected' FROM tuku.jobs WHERE id = \(id)")
-            #expect(try await client.scalar("SELECT last_error->>'code' FROM tuku.jobs WHERE id = \(id)", as: String.self) == "payload_invalid")
-            #expect(try await client.scalar("SELECT last_error->'problems'->0->>'path' FROM tuku.jobs WHERE id = \(id)", as: String.self) == "payDayDate")
+            #expect(
+                try await client.scalar("SELECT last_error->>'code' FROM tuku.jobs WHERE id = \(id)", as: String.self) == "payload_invalid")
+            #expect(
+                try await client.scalar("SELECT last_error->'problems'->0->>'path' FROM tuku.jobs WHERE id = \(id)", as: String.self)
+                    == "payDayDate")
             #expect(gateway.requests.isEmpty)
         }
     }
@@ -133,8 +143,12 @@ struct FilingHandlerTests {
         try await self.withFiling(script: script) { client, _ in
             let id = try await self.enqueue(client)
             try await client.waitUntil("SELECT state = 'rejected' FROM tuku.jobs WHERE id = \(id)")
-            #expect(try await client.scalar("SELECT last_error->>'message' FROM tuku.jobs WHERE id = \(id)", as: String.self) == "IRD status 134: Invalid IRD number")
-            #expect(try await client.scalar("SELECT gateway_status->0->>'code' FROM tuku.exchanges WHERE job_id = \(id)", as: String.self) == "134")
+            #expect(
+                try await client.scalar("SELECT last_error->>'message' FROM tuku.jobs WHERE id = \(id)", as: String.self)
+                    == "IRD status 134: Invalid IRD number")
+            #expect(
+                try await client.scalar("SELECT gateway_status->0->>'code' FROM tuku.exchanges WHERE job_id = \(id)", as: String.self)
+                    == "134")
         }
     }
 
@@ -146,12 +160,15 @@ struct FilingHandlerTests {
             let id = try await self.enqueue(client)
             try await client.waitUntil("SELECT state = 'succeeded' FROM tuku.jobs WHERE id = \(id)", timeout: .seconds(20))
             #expect(try await client.scalar("SELECT attempt FROM tuku.jobs WHERE id = \(id)", as: Int32.self) == 1)
-            #expect(try await client.scalar(
-                "SELECT string_agg(outcome, ',' ORDER BY id) FROM tuku.attempts WHERE job_id = \(id)", as: String.self) == "throttled,succeeded")
+            #expect(
+                try await client.scalar(
+                    "SELECT string_agg(outcome, ',' ORDER BY id) FROM tuku.attempts WHERE job_id = \(id)", as: String.self)
+                    == "throttled,succeeded")
             let requests = gateway.requests
             #expect(requests.count == 2)
             let gap = try await client.scalar(
-                "SELECT extract(epoch FROM max(started_at) - min(started_at))::float8 FROM tuku.exchanges WHERE job_id = \(id)", as: Double.self)
+                "SELECT extract(epoch FROM max(started_at) - min(started_at))::float8 FROM tuku.exchanges WHERE job_id = \(id)",
+                as: Double.self)
             #expect(gap >= 0.95)
         }
     }
@@ -173,7 +190,8 @@ struct FilingHandlerTests {
         }
     }
 
-    @Test("a timeout after sending is an unknown outcome: the next attempt asks RetrieveStatus and, finding the return, files nothing again")
+    @Test(
+        "a timeout after sending is an unknown outcome: the next attempt asks RetrieveStatus and, finding the return, files nothing again")
     func reconcilesInsteadOfRefiling() async throws {
         let script = Script()
         script.add("File", .stall(.seconds(8)))
@@ -186,9 +204,11 @@ struct FilingHandlerTests {
                 "SELECT string_agg(concat_ws(':', attempt, purpose, coalesce(transport_error, http_status::text), outcome, submission_key), ',' ORDER BY id) FROM tuku.exchanges WHERE job_id = \(id)",
                 as: String.self)
             #expect(exchanges == "1:submit:timed_out_after_send:outcome_unknown,2:reconcile:200:succeeded:555000111")
-            #expect(try await client.scalar(
-                "SELECT string_agg(outcome || '>' || resulting_state, ',' ORDER BY id) FROM tuku.attempts WHERE job_id = \(id)", as: String.self)
-                == "retry>retryable,succeeded>succeeded")
+            #expect(
+                try await client.scalar(
+                    "SELECT string_agg(outcome || '>' || resulting_state, ',' ORDER BY id) FROM tuku.attempts WHERE job_id = \(id)",
+                    as: String.self)
+                    == "retry>retryable,succeeded>succeeded")
         }
     }
 
@@ -200,7 +220,9 @@ struct FilingHandlerTests {
             let id = try await self.enqueue(client)
             try await client.waitUntil("SELECT state = 'succeeded' FROM tuku.jobs WHERE id = \(id)", timeout: .seconds(30))
             #expect(gateway.requests.map(\.action) == ["File", "RetrieveStatus", "File"])
-            #expect(try await client.scalar("SELECT count(*)::int8 FROM tuku.exchanges WHERE job_id = \(id) AND outcome = 'outcome_unknown'", as: Int64.self) == 1)
+            #expect(
+                try await client.scalar(
+                    "SELECT count(*)::int8 FROM tuku.exchanges WHERE job_id = \(id) AND outcome = 'outcome_unknown'", as: Int64.self) == 1)
         }
     }
 
@@ -210,9 +232,9 @@ struct FilingHandlerTests {
             let payload = try Self.example("ird.ei.file", "three-employees")
             let id = try await client.scalar("SELECT tuku.enqueue('ird.ei.file', 'stranger', \(payload)::jsonb)", as: Int64.self)
             try await client.waitUntil("SELECT state = 'retryable' FROM tuku.jobs WHERE id = \(id)")
-            #expect(try await client.scalar("SELECT last_error->>'code' FROM tuku.jobs WHERE id = \(id)", as: String.self) == "auth_no_token")
+            #expect(
+                try await client.scalar("SELECT last_error->>'code' FROM tuku.jobs WHERE id = \(id)", as: String.self) == "auth_no_token")
             #expect(gateway.requests.isEmpty)
         }
     }
 }
-

@@ -1,7 +1,9 @@
 /// IRD response envelopes in the shapes of IRD's own samples (shared/reference/ird/samples), for the scripted
 /// test gateway to answer with.
 enum GatewayReplies {
-    static func file(code: Int = 0, message: String = "", gatewayID: String = "0000 002G N2?N N", submissionKey: Int64 = 987_654_321) -> String {
+    static func file(
+        code: Int = 0, message: String = "", gatewayID: String = "0000 002G N2?N N", submissionKey: Int64 = 987_654_321
+    ) -> String {
         """
         <s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope"><s:Header>\
         <Action xmlns="http://www.w3.org/2005/08/addressing" s:mustUnderstand="1">https://services.ird.govt.nz/GWS/Returns/Return/FileResponse</Action>\
@@ -15,9 +17,10 @@ enum GatewayReplies {
     }
 
     static func status(submissionKey: Int64?) -> String {
-        let body = submissionKey.map {
-            "<responseBody><returnStatus><status code=\"LPRCG\">Late-processing</status><submissionKey>\($0)</submissionKey><minorFormType>EI2</minorFormType></returnStatus></responseBody>"
-        } ?? "<responseBody/>"
+        let body =
+            submissionKey.map {
+                "<responseBody><returnStatus><status code=\"LPRCG\">Late-processing</status><submissionKey>\($0)</submissionKey><minorFormType>EI2</minorFormType></returnStatus></responseBody>"
+            } ?? "<responseBody/>"
         return """
             <s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope"><s:Header>\
             <Action xmlns="http://www.w3.org/2005/08/addressing" s:mustUnderstand="1">https://services.ird.govt.nz/GWS/Returns/Return/RetrieveStatusResponse</Action>\

@@ -11,10 +11,12 @@ struct CalendarDateTests {
         #expect(try CalendarDate("2000-02-29").day == 29)
     }
 
-    @Test("non-ISO text, impossible days and dates outside IRD's range are rejected", arguments: [
-        "2023-02-29", "1900-02-29", "2024-04-31", "2024-13-01", "2024-00-10", "24-05-01", "2024/05/01",
-        "2024-5-1", "2024-05-01T00:00:00", "1850-01-01", "01-05-2024", "",
-    ])
+    @Test(
+        "non-ISO text, impossible days and dates outside IRD's range are rejected",
+        arguments: [
+            "2023-02-29", "1900-02-29", "2024-04-31", "2024-13-01", "2024-00-10", "24-05-01", "2024/05/01",
+            "2024-5-1", "2024-05-01T00:00:00", "1850-01-01", "01-05-2024", "",
+        ])
     func rejects(text: String) {
         #expect(throws: PayloadError.self) { try CalendarDate(text) }
     }

@@ -48,24 +48,31 @@ struct GatewayResponseParserTests {
     @Test("IRD's RetrieveStatus response sample, whose Action sits in a default namespace declared on the envelope")
     func returnStatusSample() throws {
         let data = try ReferencePaths.sample("body-ei-returnstatus-response.xml")
-        #expect(try GatewayResponseParser.parse(data).action
-            == "https://services.ird.govt.nz/GWS/Returns/Return/RetrieveStatusResponse")
+        #expect(
+            try GatewayResponseParser.parse(data).action
+                == "https://services.ird.govt.nz/GWS/Returns/Return/RetrieveStatusResponse")
         let result = try Self.result(data)
         #expect(result.responseElement == "retrieveStatusResponse")
-        #expect(result.returnStatuses == [ReturnStatus(
-            code: "LPRCG", text: "Late-processing", submissionKey: 987_654_321, minorFormType: "EI2"
-        )])
+        #expect(
+            result.returnStatuses == [
+                ReturnStatus(
+                    code: "LPRCG", text: "Late-processing", submissionKey: 987_654_321, minorFormType: "EI2"
+                )
+            ])
     }
 
-    @Test("IRD's Employment responses: success, unauthorised delegation (code 4), and terminate", arguments: [
-        ("body-employment-create-response.xml", 0, "", "CreateResponse"),
-        ("body-employment-create-response-error-unauth-delegate.xml", 4, "Unauthorised Delegation", "CreateResponse"),
-        ("body-employment-terminate-response.xml", 0, "", "TerminateResponse"),
-    ])
+    @Test(
+        "IRD's Employment responses: success, unauthorised delegation (code 4), and terminate",
+        arguments: [
+            ("body-employment-create-response.xml", 0, "", "CreateResponse"),
+            ("body-employment-create-response-error-unauth-delegate.xml", 4, "Unauthorised Delegation", "CreateResponse"),
+            ("body-employment-terminate-response.xml", 0, "", "TerminateResponse"),
+        ])
     func employmentSamples(name: String, code: Int, message: String, action: String) throws {
         let data = try ReferencePaths.sample(name)
-        #expect(try GatewayResponseParser.parse(data).action
-            == "https://services.ird.govt.nz/GWS/Employment/v2/Employment/\(action)")
+        #expect(
+            try GatewayResponseParser.parse(data).action
+                == "https://services.ird.govt.nz/GWS/Employment/v2/Employment/\(action)")
         let result = try Self.result(data)
         #expect(result.responseElement == "employmentResponse")
         #expect(result.statusMessages == [StatusMessage(statusCode: code, errorMessage: message)])
@@ -87,23 +94,23 @@ struct GatewayResponseParserTests {
     }
 
     static let prefixedResponse = """
-    <?xml version="1.0" encoding="utf-8"?>
-    <zz:Envelope xmlns:zz="http://www.w3.org/2003/05/soap-envelope">
-      <zz:Header><q:Action xmlns:q="http://www.w3.org/2005/08/addressing">urn:x</q:Action></zz:Header>
-      <zz:Body>
-        <op:FileResponse xmlns:op="https://services.ird.govt.nz/GWS/Returns/"><op:FileResult>
-          <w:FileResponseWrapper xmlns:w="https://services.ird.govt.nz/GWS/Returns/:types/FileResponse">
-            <rc9:fileResponse xmlns:rc9="urn:www.ird.govt.nz/GWS:types/ReturnCommon.v2"
-                              xmlns:c="urn:www.ird.govt.nz/GWS:types/Common.v2">
-              <c:statusMessage><c:statusCode> 0 </c:statusCode><c:errorMessage/></c:statusMessage>
-              <rc9:responseBody><rc9:gatewayId>0000 002J ZJ5N 6</rc9:gatewayId>
-                <rc9:submissionKey>1829404672</rc9:submissionKey></rc9:responseBody>
-            </rc9:fileResponse>
-          </w:FileResponseWrapper>
-        </op:FileResult></op:FileResponse>
-      </zz:Body>
-    </zz:Envelope>
-    """
+        <?xml version="1.0" encoding="utf-8"?>
+        <zz:Envelope xmlns:zz="http://www.w3.org/2003/05/soap-envelope">
+          <zz:Header><q:Action xmlns:q="http://www.w3.org/2005/08/addressing">urn:x</q:Action></zz:Header>
+          <zz:Body>
+            <op:FileResponse xmlns:op="https://services.ird.govt.nz/GWS/Returns/"><op:FileResult>
+              <w:FileResponseWrapper xmlns:w="https://services.ird.govt.nz/GWS/Returns/:types/FileResponse">
+                <rc9:fileResponse xmlns:rc9="urn:www.ird.govt.nz/GWS:types/ReturnCommon.v2"
+                                  xmlns:c="urn:www.ird.govt.nz/GWS:types/Common.v2">
+                  <c:statusMessage><c:statusCode> 0 </c:statusCode><c:errorMessage/></c:statusMessage>
+                  <rc9:responseBody><rc9:gatewayId>0000 002J ZJ5N 6</rc9:gatewayId>
+                    <rc9:submissionKey>1829404672</rc9:submissionKey></rc9:responseBody>
+                </rc9:fileResponse>
+              </w:FileResponseWrapper>
+            </op:FileResult></op:FileResponse>
+          </zz:Body>
+        </zz:Envelope>
+        """
 
     @Test("the same document with different prefixes parses to the same value")
     func prefixesDoNotMatter() throws {
@@ -133,29 +140,32 @@ struct GatewayResponseParserTests {
         let text = Self.prefixedResponse.replacingOccurrences(
             of: "<c:statusMessage><c:statusCode> 0 </c:statusCode><c:errorMessage/></c:statusMessage>",
             with: """
-            <c:statusMessage><c:statusCode>21</c:statusCode><c:errorMessage>XML request failed validation\
-            </c:errorMessage><c:errorDescription>Line 3, column 7: bad</c:errorDescription></c:statusMessage>\
-            <c:statusMessage><c:statusCode>134</c:statusCode><c:errorMessage>Invalid employee IRD number\
-            </c:errorMessage></c:statusMessage>
-            """
+                <c:statusMessage><c:statusCode>21</c:statusCode><c:errorMessage>XML request failed validation\
+                </c:errorMessage><c:errorDescription>Line 3, column 7: bad</c:errorDescription></c:statusMessage>\
+                <c:statusMessage><c:statusCode>134</c:statusCode><c:errorMessage>Invalid employee IRD number\
+                </c:errorMessage></c:statusMessage>
+                """
         )
         let result = try Self.result(Data(text.utf8))
-        #expect(result.statusMessages == [
-            StatusMessage(statusCode: 21, errorMessage: "XML request failed validation",
-                          errorDescription: "Line 3, column 7: bad"),
-            StatusMessage(statusCode: 134, errorMessage: "Invalid employee IRD number"),
-        ])
+        #expect(
+            result.statusMessages == [
+                StatusMessage(
+                    statusCode: 21, errorMessage: "XML request failed validation",
+                    errorDescription: "Line 3, column 7: bad"),
+                StatusMessage(statusCode: 134, errorMessage: "Invalid employee IRD number"),
+            ])
         #expect(result.firstError?.statusCode == 21)
     }
 
     @Test("a SOAP 1.2 fault with IRD's UnAuthorised reason, whatever the prefixes")
     func unauthorisedFault() throws {
-        let fault = try Self.fault("""
-        <e:Envelope xmlns:e="http://www.w3.org/2003/05/soap-envelope"><e:Body><e:Fault>
-          <e:Code><e:Value>e:Receiver</e:Value></e:Code>
-          <e:Reason><e:Text xml:lang="mi">Kāore i whakaaetia</e:Text><e:Text xml:lang="en">UnAuthorised</e:Text></e:Reason>
-        </e:Fault></e:Body></e:Envelope>
-        """)
+        let fault = try Self.fault(
+            """
+            <e:Envelope xmlns:e="http://www.w3.org/2003/05/soap-envelope"><e:Body><e:Fault>
+              <e:Code><e:Value>e:Receiver</e:Value></e:Code>
+              <e:Reason><e:Text xml:lang="mi">Kāore i whakaaetia</e:Text><e:Text xml:lang="en">UnAuthorised</e:Text></e:Reason>
+            </e:Fault></e:Body></e:Envelope>
+            """)
         #expect(fault.code == SOAPFault.Code(namespace: IRDNamespace.soapEnvelope, localName: "Receiver"))
         #expect(fault.reason == "UnAuthorised")
         #expect(fault.isUnauthorised)
@@ -163,39 +173,45 @@ struct GatewayResponseParserTests {
 
     @Test("a Sender fault with subcodes and detail, and a fault code whose prefix is unbound")
     func senderFault() throws {
-        let fault = try Self.fault("""
-        <s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope" xmlns:a="urn:app"><s:Body><s:Fault>
-          <s:Code><s:Value>s:Sender</s:Value><s:Subcode><s:Value>a:BadRequest</s:Value></s:Subcode></s:Code>
-          <s:Reason><s:Text xml:lang="en">The message could not be processed</s:Text></s:Reason>
-          <s:Detail><a:info>bad header</a:info></s:Detail>
-        </s:Fault></s:Body></s:Envelope>
-        """)
+        let fault = try Self.fault(
+            """
+            <s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope" xmlns:a="urn:app"><s:Body><s:Fault>
+              <s:Code><s:Value>s:Sender</s:Value><s:Subcode><s:Value>a:BadRequest</s:Value></s:Subcode></s:Code>
+              <s:Reason><s:Text xml:lang="en">The message could not be processed</s:Text></s:Reason>
+              <s:Detail><a:info>bad header</a:info></s:Detail>
+            </s:Fault></s:Body></s:Envelope>
+            """)
         #expect(fault.code.isSOAP("Sender"))
         #expect(fault.subcodes == [SOAPFault.Code(namespace: "urn:app", localName: "BadRequest")])
         #expect(fault.detail == "bad header")
         #expect(!fault.isUnauthorised)
-        let unbound = try Self.fault("""
-        <s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope"><s:Body><s:Fault>
-          <s:Code><s:Value>x:Receiver</s:Value></s:Code><s:Reason><s:Text>oops</s:Text></s:Reason>
-        </s:Fault></s:Body></s:Envelope>
-        """)
+        let unbound = try Self.fault(
+            """
+            <s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope"><s:Body><s:Fault>
+              <s:Code><s:Value>x:Receiver</s:Value></s:Code><s:Reason><s:Text>oops</s:Text></s:Reason>
+            </s:Fault></s:Body></s:Envelope>
+            """)
         #expect(!unbound.code.isSOAP("Receiver"))
     }
 
-    @Test("empty, whitespace, non-XML, HTML and XHTML bodies become typed errors", arguments: [
-        ("", GatewayError.Code.emptyResponse),
-        (" \n\t ", .emptyResponse),
-        ("Internal Server Error", .nonXMLResponse),
-        ("<soap:Envelope><unclosed>", .nonXMLResponse),
-        (#"<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope"><s:Body><x>1</x>"#, .nonXMLResponse),
-        ("<!DOCTYPE html><html><body><h1>502 Bad Gateway</h1></body></html>", .htmlResponse),
-        ("\n  <HTML><HEAD><TITLE>Maintenance</TITLE></HEAD></HTML>", .htmlResponse),
-        (#"<html xmlns="http://www.w3.org/1999/xhtml"><body/></html>"#, .htmlResponse),
-        (#"<?xml version="1.0"?><error>nope</error>"#, .notSOAPEnvelope),
-        (#"<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope"/>"#, .notSOAPEnvelope),
-        (#"<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope"><s:Body/></s:Envelope>"#,
-         .unexpectedResponse),
-    ])
+    @Test(
+        "empty, whitespace, non-XML, HTML and XHTML bodies become typed errors",
+        arguments: [
+            ("", GatewayError.Code.emptyResponse),
+            (" \n\t ", .emptyResponse),
+            ("Internal Server Error", .nonXMLResponse),
+            ("<soap:Envelope><unclosed>", .nonXMLResponse),
+            (#"<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope"><s:Body><x>1</x>"#, .nonXMLResponse),
+            ("<!DOCTYPE html><html><body><h1>502 Bad Gateway</h1></body></html>", .htmlResponse),
+            ("\n  <HTML><HEAD><TITLE>Maintenance</TITLE></HEAD></HTML>", .htmlResponse),
+            (#"<html xmlns="http://www.w3.org/1999/xhtml"><body/></html>"#, .htmlResponse),
+            (#"<?xml version="1.0"?><error>nope</error>"#, .notSOAPEnvelope),
+            (#"<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope"/>"#, .notSOAPEnvelope),
+            (
+                #"<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope"><s:Body/></s:Envelope>"#,
+                .unexpectedResponse
+            ),
+        ])
     func unreadableBodies(text: String, code: GatewayError.Code) {
         let error = Self.parseError(Data(text.utf8))
         #expect(error?.code == code)

@@ -3,18 +3,22 @@ import TukuIRD
 
 @Suite("IRD numbers")
 struct IRDNumberTests {
-    @Test("IRD's documented valid numbers pass, including one that needs the secondary weights", arguments: [
-        ("49091850", 49_091_850), ("35901981", 35_901_981), ("49098576", 49_098_576), ("136410132", 136_410_132),
-    ])
+    @Test(
+        "IRD's documented valid numbers pass, including one that needs the secondary weights",
+        arguments: [
+            ("49091850", 49_091_850), ("35901981", 35_901_981), ("49098576", 49_098_576), ("136410132", 136_410_132),
+        ])
     func documentedValidNumbers(text: String, value: Int) throws {
         let number = try IRDNumber(text)
         #expect(number.value == value)
         #expect(!number.isUnknown)
     }
 
-    @Test("IRD's documented invalid numbers and IRD's own failing sample number are rejected", arguments: [
-        "136410133", "123037155", "123456789",
-    ])
+    @Test(
+        "IRD's documented invalid numbers and IRD's own failing sample number are rejected",
+        arguments: [
+            "136410133", "123037155", "123456789",
+        ])
     func documentedInvalidNumbers(text: String) {
         #expect(throws: PayloadError.self) { try IRDNumber(text) }
     }
@@ -45,9 +49,11 @@ struct IRDNumberTests {
         #expect(try IRDNumber("49091850").description == "049-091-850")
     }
 
-    @Test("letters, other punctuation and wrong digit counts are rejected with a reason", arguments: [
-        "", "4909185", "1364101320", "49.091.850", "49O91850", "+49091850", "４９０９１８５０",
-    ])
+    @Test(
+        "letters, other punctuation and wrong digit counts are rejected with a reason",
+        arguments: [
+            "", "4909185", "1364101320", "49.091.850", "49O91850", "+49091850", "４９０９１８５０",
+        ])
     func malformed(text: String) {
         do {
             _ = try IRDNumber(text)

@@ -15,9 +15,10 @@ struct JobExamplesTests {
         .deletingLastPathComponent()  // repository root
         .appendingPathComponent("jobs")
 
-    static let builder = SOAPEnvelopeBuilder(configuration: .init(
-        softwareProvider: "Tuku", softwarePlatform: "Linux", softwareRelease: "0.1.0"
-    ))
+    static let builder = SOAPEnvelopeBuilder(
+        configuration: .init(
+            softwareProvider: "Tuku", softwarePlatform: "Linux", softwareRelease: "0.1.0"
+        ))
 
     /// The `jobs/ird.*` folder names, sorted.
     static func kindFolders() -> [String] {
@@ -194,9 +195,10 @@ struct JobExamplesTests {
             try IRDJobPayload.decodeValidated(kind: "ird.ei.file", from: Data(broken.utf8))
         }
         #expect(error?.code == .validationFailed)
-        #expect(error?.problems == [
-            ValidationProblem(path: "lines[1].irdNumber", reason: "fails IRD's modulus-11 check digit"),
-        ])
+        #expect(
+            error?.problems == [
+                ValidationProblem(path: "lines[1].irdNumber", reason: "fails IRD's modulus-11 check digit")
+            ])
     }
 
     @Test("a broken nested IRD number and an impossible date in an ED example are reported at their paths")
@@ -334,8 +336,9 @@ private func rejectUnknownKeys(in decoder: any Decoder, allowed: [String]) throw
     let container = try decoder.container(keyedBy: AnyKey.self)
     let unknown = container.allKeys.map(\.stringValue).filter { !allowed.contains($0) }.sorted()
     guard unknown.isEmpty else {
-        throw DecodingError.dataCorrupted(.init(
-            codingPath: decoder.codingPath, debugDescription: "unknown key(s): \(unknown.joined(separator: ", "))"
-        ))
+        throw DecodingError.dataCorrupted(
+            .init(
+                codingPath: decoder.codingPath, debugDescription: "unknown key(s): \(unknown.joined(separator: ", "))"
+            ))
     }
 }

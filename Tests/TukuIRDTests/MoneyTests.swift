@@ -4,18 +4,22 @@ import TukuIRD
 
 @Suite("Money")
 struct MoneyTests {
-    @Test("decimal text parses to exact cents", arguments: [
-        ("1234.50", Int64(123_450)), ("1234.5", 123_450), ("0", 0), ("0.01", 1), ("-0.05", -5),
-        ("9999999999999.99", 999_999_999_999_999), ("-99999999999.99", -9_999_999_999_999), ("007.10", 710),
-    ])
+    @Test(
+        "decimal text parses to exact cents",
+        arguments: [
+            ("1234.50", Int64(123_450)), ("1234.5", 123_450), ("0", 0), ("0.01", 1), ("-0.05", -5),
+            ("9999999999999.99", 999_999_999_999_999), ("-99999999999.99", -9_999_999_999_999), ("007.10", 710),
+        ])
     func parsesText(text: String, cents: Int64) throws {
         #expect(try Money(text).cents == cents)
     }
 
-    @Test("more than two decimals, exponents, separators and junk are rejected", arguments: [
-        "1.005", "1.500", "1e3", "1,234.00", "$5", " 5", "5 ", ".5", "5.", "-", "", "--1", "1.2.3", "NaN",
-        "10000000000000.00", "-100000000000.00",
-    ])
+    @Test(
+        "more than two decimals, exponents, separators and junk are rejected",
+        arguments: [
+            "1.005", "1.500", "1e3", "1,234.00", "$5", " 5", "5 ", ".5", "5.", "-", "", "--1", "1.2.3", "NaN",
+            "10000000000000.00", "-100000000000.00",
+        ])
     func rejectsText(text: String) {
         #expect(throws: PayloadError.self) { try Money(text) }
     }

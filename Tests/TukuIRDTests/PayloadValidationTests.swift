@@ -5,20 +5,20 @@ import TukuIRD
 @Suite("Payload validation")
 struct PayloadValidationTests {
     static let validEI = """
-    {
-      "employerIrdNumber": "49-091-850",
-      "payDayDate": "2024-05-15",
-      "isNilReturn": false,
-      "lines": [
-        { "referenceId": "a1", "irdNumber": "136410132", "employeeName": "Aroha Ngāta", "taxCode": "M",
-          "payPeriodStartDate": "2024-05-01", "payPeriodEndDate": "2024-05-14", "employeePayFrequency": "FT",
-          "grossEarnings": "2450.00", "payeSchedularTaxDeductions": 412.37, "priorPeriodPAYEAdjustment": "-10.00" },
-        { "referenceId": "a2", "irdNumber": "000000000", "employeeName": "Unknown Worker", "taxCode": "ND",
-          "payPeriodStartDate": "2024-05-01", "payPeriodEndDate": "2024-05-14", "employeePayFrequency": "WK",
-          "grossEarnings": 100 }
-      ]
-    }
-    """
+        {
+          "employerIrdNumber": "49-091-850",
+          "payDayDate": "2024-05-15",
+          "isNilReturn": false,
+          "lines": [
+            { "referenceId": "a1", "irdNumber": "136410132", "employeeName": "Aroha Ngāta", "taxCode": "M",
+              "payPeriodStartDate": "2024-05-01", "payPeriodEndDate": "2024-05-14", "employeePayFrequency": "FT",
+              "grossEarnings": "2450.00", "payeSchedularTaxDeductions": 412.37, "priorPeriodPAYEAdjustment": "-10.00" },
+            { "referenceId": "a2", "irdNumber": "000000000", "employeeName": "Unknown Worker", "taxCode": "ND",
+              "payPeriodStartDate": "2024-05-01", "payPeriodEndDate": "2024-05-14", "employeePayFrequency": "WK",
+              "grossEarnings": 100 }
+          ]
+        }
+        """
 
     static func decode(_ kind: IRDJobKind, _ json: String) throws(PayloadError) -> IRDJobPayload {
         try IRDJobPayload.decode(kind, from: Data(json.utf8))
@@ -41,26 +41,26 @@ struct PayloadValidationTests {
     @Test("every problem in an EI return is reported at its JSON path, not just the first")
     func reportsAllEIProblems() throws {
         let json = """
-        {
-          "employerIrdNumber": "000000000",
-          "accountType": "XYZ",
-          "payDayDate": "2024-04-30",
-          "periodEndDate": "2024-05-30",
-          "isNilReturn": true,
-          "contactName": "A name much longer than twenty",
-          "contactEmail": "not-an-email",
-          "lines": [
-            { "referenceId": "dup", "irdNumber": "136410133", "employeeName": "", "taxCode": "ESS",
-              "payPeriodStartDate": "2024-05-14", "payPeriodEndDate": "2024-05-01", "employeePayFrequency": "XX",
-              "grossEarnings": "12.345", "kiwisaverDeductions": "-1.00", "priorPeriodGrossAdjustment": "-5.00" },
-            { "referenceId": "dup", "irdNumber": "49091850", "employeeName": "Tāne\\u0007", "taxCode": "M",
-              "payPeriodStartDate": "2024-13-01", "employeePayFrequency": "MT" },
-            { "irdNumber": 49091850, "employeeName": "No Reference", "taxCode": "m",
-              "payPeriodStartDate": "2024-05-01", "payPeriodEndDate": "2024-05-31", "employeePayFrequency": "MT",
-              "hoursPaid": true }
-          ]
-        }
-        """
+            {
+              "employerIrdNumber": "000000000",
+              "accountType": "XYZ",
+              "payDayDate": "2024-04-30",
+              "periodEndDate": "2024-05-30",
+              "isNilReturn": true,
+              "contactName": "A name much longer than twenty",
+              "contactEmail": "not-an-email",
+              "lines": [
+                { "referenceId": "dup", "irdNumber": "136410133", "employeeName": "", "taxCode": "ESS",
+                  "payPeriodStartDate": "2024-05-14", "payPeriodEndDate": "2024-05-01", "employeePayFrequency": "XX",
+                  "grossEarnings": "12.345", "kiwisaverDeductions": "-1.00", "priorPeriodGrossAdjustment": "-5.00" },
+                { "referenceId": "dup", "irdNumber": "49091850", "employeeName": "Tāne\\u0007", "taxCode": "M",
+                  "payPeriodStartDate": "2024-13-01", "employeePayFrequency": "MT" },
+                { "irdNumber": 49091850, "employeeName": "No Reference", "taxCode": "m",
+                  "payPeriodStartDate": "2024-05-01", "payPeriodEndDate": "2024-05-31", "employeePayFrequency": "MT",
+                  "hoursPaid": true }
+              ]
+            }
+            """
         let problems = try Self.decode(.eiFile, json).validate()
         let paths = Set(problems.map(\.path))
         let expected: Set<String> = [
@@ -83,9 +83,12 @@ struct PayloadValidationTests {
     func nilReturnRule() throws {
         let noLines = #"{"employerIrdNumber":"49091850","payDayDate":"2024-05-15","isNilReturn":false}"#
         let problems = try Self.decode(.eiFile, noLines).validate()
-        #expect(problems == [ValidationProblem(
-            path: "isNilReturn", reason: "must be true when there are no lines (IRD code 136)"
-        )])
+        #expect(
+            problems == [
+                ValidationProblem(
+                    path: "isNilReturn", reason: "must be true when there are no lines (IRD code 136)"
+                )
+            ])
         let nilReturn = #"{"employerIrdNumber":"49091850","payDayDate":"2024-05-15","isNilReturn":true,"lines":[]}"#
         #expect(try Self.decode(.eiFile, nilReturn).validate().isEmpty)
         let missingFlag = #"{"employerIrdNumber":"49091850","payDayDate":"2024-05-15"}"#
@@ -95,9 +98,9 @@ struct PayloadValidationTests {
     @Test("an amendment needs a submission key and a reason from IRD's list")
     func amendment() throws {
         let json = """
-        {"employerIrdNumber":"49091850","payDayDate":"2024-05-15","isNilReturn":true,
-         "amendment":{"amendReason":"OOPS","amendDetails":"x"}}
-        """
+            {"employerIrdNumber":"49091850","payDayDate":"2024-05-15","isNilReturn":true,
+             "amendment":{"amendReason":"OOPS","amendDetails":"x"}}
+            """
         let paths = try Self.decode(.eiFile, json).validate().map(\.path)
         #expect(Set(paths) == ["amendment.submissionKey", "amendment.amendReason"])
     }
@@ -149,8 +152,8 @@ struct PayloadValidationTests {
     @Test("an EI status request checks the employer, the payday month and the submission key range")
     func statusValidation() throws {
         let json = """
-        {"employerIrdNumber":"12345678","payDayDate":"2024-06-01","periodEndDate":"2024-05-31","submissionKey":-1}
-        """
+            {"employerIrdNumber":"12345678","payDayDate":"2024-06-01","periodEndDate":"2024-05-31","submissionKey":-1}
+            """
         let paths = try Self.decode(.eiStatus, json).validate().map(\.path)
         #expect(Set(paths) == ["employerIrdNumber", "payDayDate", "submissionKey"])
     }
@@ -158,40 +161,42 @@ struct PayloadValidationTests {
     @Test("employee details enforce IRD's ND/WT rule for zero IRD numbers, KiwiSaver NE status and date order")
     func employeeDetailsRules() throws {
         let create = """
-        {"employerIrdNumber":"49091850","employeeIrdNumber":"000000000",
-         "employeeName":{"nameFirst":"Mere","nameTitle":"X"},"employeeNameOnEILine":"Mere",
-         "taxCodes":["M","SB","S","ST","SA"],"employmentStartDate":"2024-05-01","employmentFinishDate":"2024-04-01",
-         "employeeKiwiSaverEligibility":"NE",
-         "employeeAddress":{"freeFormAddress":"1 Road","nzPostAddress":{"street":{"streetNumber":"1",
-           "streetName":"Road"},"townCity":"Ōtaki","postCode":"55"}},
-         "employeeMobilePhoneNumber":{"phoneType":"CELL","country":"64","areaCode":"21","number":"12a"}}
-        """
+            {"employerIrdNumber":"49091850","employeeIrdNumber":"000000000",
+             "employeeName":{"nameFirst":"Mere","nameTitle":"X"},"employeeNameOnEILine":"Mere",
+             "taxCodes":["M","SB","S","ST","SA"],"employmentStartDate":"2024-05-01","employmentFinishDate":"2024-04-01",
+             "employeeKiwiSaverEligibility":"NE",
+             "employeeAddress":{"freeFormAddress":"1 Road","nzPostAddress":{"street":{"streetNumber":"1",
+               "streetName":"Road"},"townCity":"Ōtaki","postCode":"55"}},
+             "employeeMobilePhoneNumber":{"phoneType":"CELL","country":"64","areaCode":"21","number":"12a"}}
+            """
         let problems = try Self.decode(.edCreate, create).validate()
         let paths = Set(problems.map(\.path))
-        #expect(paths == [
-            "employeeName.nameTitle", "taxCodes", "employmentFinishDate", "kiwiSaverStatus", "employeeAddress",
-            "employeeAddress.nzPostAddress.postCode", "employeeMobilePhoneNumber.country",
-            "employeeMobilePhoneNumber.number",
-        ])
+        #expect(
+            paths == [
+                "employeeName.nameTitle", "taxCodes", "employmentFinishDate", "kiwiSaverStatus", "employeeAddress",
+                "employeeAddress.nzPostAddress.postCode", "employeeMobilePhoneNumber.country",
+                "employeeMobilePhoneNumber.number",
+            ])
         #expect(problems.contains { $0.path == "taxCodes" && $0.reason.contains("141") })
 
         let update = """
-        {"employerIrdNumber":"49091850","employeeIdentifier":{"employeeIrdNumber":"49091850"},
-         "employeeIrdNumber":"49091850","employeeName":{"nameFirst":"Mere"},"employeeNameOnEILine":"Mere",
-         "employmentStartDate":"2024-05-01","taxCodes":["M"],"lateOptOutReason":"OTHR",
-         "accountHolderName":{"nameFirst":"Mere"},
-         "employeeBankAccountNumber":{"bank":"12","branch":"345","account":"1234567","suffix":"1"}}
-        """
+            {"employerIrdNumber":"49091850","employeeIdentifier":{"employeeIrdNumber":"49091850"},
+             "employeeIrdNumber":"49091850","employeeName":{"nameFirst":"Mere"},"employeeNameOnEILine":"Mere",
+             "employmentStartDate":"2024-05-01","taxCodes":["M"],"lateOptOutReason":"OTHR",
+             "accountHolderName":{"nameFirst":"Mere"},
+             "employeeBankAccountNumber":{"bank":"12","branch":"345","account":"1234567","suffix":"1"}}
+            """
         let updatePaths = Set(try Self.decode(.edUpdate, update).validate().map(\.path))
-        #expect(updatePaths == [
-            "employeeIdentifier.employeeNameOnEILine", "validRelationship", "optedOut", "otherLateOptOutReason",
-            "accountHolderName.nameSurname", "employeeBankAccountNumber.branch", "employeeBankAccountNumber.suffix",
-        ])
+        #expect(
+            updatePaths == [
+                "employeeIdentifier.employeeNameOnEILine", "validRelationship", "optedOut", "otherLateOptOutReason",
+                "accountHolderName.nameSurname", "employeeBankAccountNumber.branch", "employeeBankAccountNumber.suffix",
+            ])
 
         let terminate = """
-        {"employerIrdNumber":"49091850","employeeIdentifier":{"employeeIrdNumber":"0","employeeNameOnEILine":"M",
-         "employmentStartDate":"2024-05-01"},"employmentFinishDate":"2024-04-30"}
-        """
+            {"employerIrdNumber":"49091850","employeeIdentifier":{"employeeIrdNumber":"0","employeeNameOnEILine":"M",
+             "employmentStartDate":"2024-05-01"},"employmentFinishDate":"2024-04-30"}
+            """
         let terminatePaths = Set(try Self.decode(.edTerminate, terminate).validate().map(\.path))
         #expect(terminatePaths == ["employeeIdentifier.employeeIrdNumber", "employmentFinishDate"])
     }

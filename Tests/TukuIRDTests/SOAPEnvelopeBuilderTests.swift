@@ -6,9 +6,10 @@ import TukuIRD
 
 @Suite("SOAP envelope builder")
 struct SOAPEnvelopeBuilderTests {
-    static let builder = SOAPEnvelopeBuilder(configuration: .init(
-        softwareProvider: "Tuku & Co <NZ>", softwarePlatform: "tuku-linux", softwareRelease: "0.1.0"
-    ))
+    static let builder = SOAPEnvelopeBuilder(
+        configuration: .init(
+            softwareProvider: "Tuku & Co <NZ>", softwarePlatform: "tuku-linux", softwareRelease: "0.1.0"
+        ))
 
     static func payload(_ kind: IRDJobKind, _ json: String) throws -> IRDJobPayload {
         try IRDJobPayload.decode(kind, from: Data(json.utf8))
@@ -35,21 +36,24 @@ struct SOAPEnvelopeBuilderTests {
         return header?.elements(forLocalName: "Action", uri: IRDNamespace.addressing).first?.stringValue
     }
 
-    @Test("each operation's body nests the same wrappers, in the same namespaces, as IRD's sample request", arguments: [
-        ("body-ei-returnfile-request.xml", IRDJobKind.eiFile, "fileRequest"),
-        ("body-ei-returnstatus-request.xml", IRDJobKind.eiStatus, "retrieveEIRequest"),
-        ("body-employment-create-request.xml", IRDJobKind.edCreate, "createRequest"),
-        ("body-employment-terminate-request.xml", IRDJobKind.edTerminate, "terminateRequest"),
-    ])
+    @Test(
+        "each operation's body nests the same wrappers, in the same namespaces, as IRD's sample request",
+        arguments: [
+            ("body-ei-returnfile-request.xml", IRDJobKind.eiFile, "fileRequest"),
+            ("body-ei-returnstatus-request.xml", IRDJobKind.eiStatus, "retrieveEIRequest"),
+            ("body-employment-create-request.xml", IRDJobKind.edCreate, "createRequest"),
+            ("body-employment-terminate-request.xml", IRDJobKind.edTerminate, "terminateRequest"),
+        ])
     func matchesSampleStructure(sample: String, kind: IRDJobKind, payloadElement: String) throws {
         var generator = PayloadGenerator(seed: 99)
-        let payload: IRDJobPayload = switch kind {
-        case .eiFile: .eiFile(generator.eiFile(index: 3))
-        case .eiStatus: .eiStatus(generator.eiStatus())
-        case .edCreate: .edCreate(generator.edCreate())
-        case .edUpdate: .edUpdate(generator.edUpdate())
-        case .edTerminate: .edTerminate(generator.edTerminate())
-        }
+        let payload: IRDJobPayload =
+            switch kind {
+            case .eiFile: .eiFile(generator.eiFile(index: 3))
+            case .eiStatus: .eiStatus(generator.eiStatus())
+            case .edCreate: .edCreate(generator.edCreate())
+            case .edUpdate: .edUpdate(generator.edUpdate())
+            case .edTerminate: .edTerminate(generator.edTerminate())
+            }
         let envelope = try Self.builder.envelope(for: payload)
         let sampleData = try ReferencePaths.sample(sample)
         #expect(try Self.chain(envelope.body, to: payloadElement) == Self.chain(sampleData, to: payloadElement))
@@ -60,39 +64,45 @@ struct SOAPEnvelopeBuilderTests {
     @Test("actions are exactly the WSDL soapAction URIs")
     func actions() {
         #expect(GatewayOperation.fileReturn.action == "https://services.ird.govt.nz/GWS/Returns/Return/File")
-        #expect(GatewayOperation.retrieveReturnStatus.action
-            == "https://services.ird.govt.nz/GWS/Returns/Return/RetrieveStatus")
-        #expect(GatewayOperation.createEmployment.action
-            == "https://services.ird.govt.nz/GWS/Employment/v2/Employment/Create")
-        #expect(GatewayOperation.updateEmployment.action
-            == "https://services.ird.govt.nz/GWS/Employment/v2/Employment/Update")
-        #expect(GatewayOperation.terminateEmployment.action
-            == "https://services.ird.govt.nz/GWS/Employment/v2/Employment/Terminate")
-        #expect(GatewayOperation.updateEmployment.requestWrapperNamespace
-            == "https://services.ird.govt.nz/GWS/Employment/v2/:types/UpdateRequest")
+        #expect(
+            GatewayOperation.retrieveReturnStatus.action
+                == "https://services.ird.govt.nz/GWS/Returns/Return/RetrieveStatus")
+        #expect(
+            GatewayOperation.createEmployment.action
+                == "https://services.ird.govt.nz/GWS/Employment/v2/Employment/Create")
+        #expect(
+            GatewayOperation.updateEmployment.action
+                == "https://services.ird.govt.nz/GWS/Employment/v2/Employment/Update")
+        #expect(
+            GatewayOperation.terminateEmployment.action
+                == "https://services.ird.govt.nz/GWS/Employment/v2/Employment/Terminate")
+        #expect(
+            GatewayOperation.updateEmployment.requestWrapperNamespace
+                == "https://services.ird.govt.nz/GWS/Employment/v2/:types/UpdateRequest")
     }
 
     @Test("an employee line with every field has the element order of IRD's sample line")
     func employeeElementOrder() throws {
         let json = """
-        {"employerIrdNumber":"123041607","payDayDate":"2018-04-10","isNilReturn":false,"lines":[
-          {"referenceId":"9ea0bb55","irdNumber":"123028198","employeeName":"Keith Kalish","taxCode":"M",
-           "payPeriodStartDate":"2018-04-01","payPeriodEndDate":"2018-04-10","employmentStartDate":"2017-12-01",
-           "employeePayFrequency":"MT","grossEarnings":"1000.00","earningsNotLiableACC":"1001.00",
-           "lumpSumIndicator":false,"payeSchedularTaxDeductions":"1002.00","childSupportCode":"C",
-           "childSupportDeductions":"1003.00","studentLoansDeductions":"1004.00",
-           "kiwisaverEmployerContributions":"1005.00","kiwisaverDeductions":"1006.00","essEarnings":"0",
-           "slcirDeductions":"0","slborDeductions":"0","taxCreditPayrollDonations":"1007.00",
-           "esctDeducted":"1008.00","familyTaxCredits":"1009.00","hoursPaid":"5","priorPeriodGrossAdjustment":"0",
-           "priorPeriodPAYEAdjustment":"0"}]}
-        """
+            {"employerIrdNumber":"123041607","payDayDate":"2018-04-10","isNilReturn":false,"lines":[
+              {"referenceId":"9ea0bb55","irdNumber":"123028198","employeeName":"Keith Kalish","taxCode":"M",
+               "payPeriodStartDate":"2018-04-01","payPeriodEndDate":"2018-04-10","employmentStartDate":"2017-12-01",
+               "employeePayFrequency":"MT","grossEarnings":"1000.00","earningsNotLiableACC":"1001.00",
+               "lumpSumIndicator":false,"payeSchedularTaxDeductions":"1002.00","childSupportCode":"C",
+               "childSupportDeductions":"1003.00","studentLoansDeductions":"1004.00",
+               "kiwisaverEmployerContributions":"1005.00","kiwisaverDeductions":"1006.00","essEarnings":"0",
+               "slcirDeductions":"0","slborDeductions":"0","taxCreditPayrollDonations":"1007.00",
+               "esctDeducted":"1008.00","familyTaxCredits":"1009.00","hoursPaid":"5","priorPeriodGrossAdjustment":"0",
+               "priorPeriodPAYEAdjustment":"0"}]}
+            """
         let envelope = try Self.builder.envelope(for: Self.payload(.eiFile, json))
         func lineNames(_ data: Data) throws -> [String] {
             let document = try XMLDocument(data: data, options: [])
             let root = try #require(document.rootElement())
-            let employee = try #require(SchemaValidator.find(
-                in: root, namespace: IRDNamespace.returnEI, localName: "employee"
-            ))
+            let employee = try #require(
+                SchemaValidator.find(
+                    in: root, namespace: IRDNamespace.returnEI, localName: "employee"
+                ))
             return (employee.children ?? []).compactMap { ($0 as? XMLElement)?.localName }
         }
         #expect(try lineNames(envelope.body) == lineNames(ReferencePaths.sample("body-ei-returnfile-request.xml")))
@@ -118,9 +128,10 @@ struct SOAPEnvelopeBuilderTests {
         #expect(text.contains("Tuku &amp; Co &lt;NZ&gt;"))
         let document = try XMLDocument(data: envelope.body, options: [])
         let root = try #require(document.rootElement())
-        let nameElement = try #require(SchemaValidator.find(
-            in: root, namespace: IRDNamespace.returnEI, localName: "employeeName"
-        ))
+        let nameElement = try #require(
+            SchemaValidator.find(
+                in: root, namespace: IRDNamespace.returnEI, localName: "employeeName"
+            ))
         #expect(nameElement.stringValue == name)
         let ird = try #require(SchemaValidator.find(in: root, namespace: IRDNamespace.returnEI, localName: "irdNumber"))
         #expect(ird.stringValue == "000000000")
@@ -154,12 +165,14 @@ struct SOAPEnvelopeBuilderTests {
 
     @Test("a software identification outside IRD's limits is refused")
     func refusesBadConfiguration() throws {
-        let builder = SOAPEnvelopeBuilder(configuration: .init(
-            softwareProvider: "", softwarePlatform: String(repeating: "p", count: 51), softwareRelease: "1"
-        ))
+        let builder = SOAPEnvelopeBuilder(
+            configuration: .init(
+                softwareProvider: "", softwarePlatform: String(repeating: "p", count: 51), softwareRelease: "1"
+            ))
         let json = #"{"employerIrdNumber":"49091850","payDayDate":"2024-02-10","isNilReturn":true}"#
         #expect(throws: GatewayError.self) { try builder.envelope(for: Self.payload(.eiFile, json)) }
-        #expect(builder.configurationProblems().map(\.path)
-            == ["configuration.softwareProvider", "configuration.softwarePlatform"])
+        #expect(
+            builder.configurationProblems().map(\.path)
+                == ["configuration.softwareProvider", "configuration.softwarePlatform"])
     }
 }

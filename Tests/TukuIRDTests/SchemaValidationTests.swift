@@ -5,9 +5,10 @@ import TukuIRD
 
 @Suite("Envelope bodies validate against IRD's XSDs")
 struct SchemaValidationTests {
-    static let builder = SOAPEnvelopeBuilder(configuration: .init(
-        softwareProvider: "Tuku", softwarePlatform: "Linux", softwareRelease: "0.1.0"
-    ))
+    static let builder = SOAPEnvelopeBuilder(
+        configuration: .init(
+            softwareProvider: "Tuku", softwarePlatform: "Linux", softwareRelease: "0.1.0"
+        ))
 
     /// Builds every payload and extracts its body payload element as a standalone document, grouped by schema.
     static func bodies(of payloads: [IRDJobPayload]) throws -> (returns: [String], employment: [String]) {
@@ -90,12 +91,18 @@ struct SchemaValidationTests {
     func samplesValidate() throws {
         let samples: [(String, String, String, URL)] = [
             ("body-ei-returnfile-request.xml", IRDNamespace.returnEI, "fileRequest", ReferencePaths.returnEISchema),
-            ("body-ei-returnstatus-request.xml", IRDNamespace.returnEI, "retrieveEIRequest",
-             ReferencePaths.returnEISchema),
-            ("body-employment-create-request.xml", IRDNamespace.employment, "createRequest",
-             ReferencePaths.employmentSchema),
-            ("body-employment-terminate-request.xml", IRDNamespace.employment, "terminateRequest",
-             ReferencePaths.employmentSchema),
+            (
+                "body-ei-returnstatus-request.xml", IRDNamespace.returnEI, "retrieveEIRequest",
+                ReferencePaths.returnEISchema
+            ),
+            (
+                "body-employment-create-request.xml", IRDNamespace.employment, "createRequest",
+                ReferencePaths.employmentSchema
+            ),
+            (
+                "body-employment-terminate-request.xml", IRDNamespace.employment, "terminateRequest",
+                ReferencePaths.employmentSchema
+            ),
         ]
         for (name, namespace, localName, schema) in samples {
             let document = try SchemaValidator.payloadDocument(

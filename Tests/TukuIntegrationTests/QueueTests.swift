@@ -281,10 +281,11 @@ struct ExchangeStorageTests {
                     coalesce(response_body, 'null'), (attempt_id = (SELECT id FROM tuku.attempts))::text, attempt), ' / ' ORDER BY id)
                 FROM tuku.exchanges WHERE job_id = \(job.id)
                 """, as: String.self)
-            #expect(rows == """
-                reconcile|RetrieveStatus|null|timed_out_after_send|[]|null|null|outcome_unknown|null|true|1 / \
-                submit|File|200|null|[{"code": 0, "message": "Success"}]|GW-1|987654|succeeded||true|1
-                """)
+            #expect(
+                rows == """
+                    reconcile|RetrieveStatus|null|timed_out_after_send|[]|null|null|outcome_unknown|null|true|1 / \
+                    submit|File|200|null|[{"code": 0, "message": "Success"}]|GW-1|987654|succeeded||true|1
+                    """)
         }
     }
 }

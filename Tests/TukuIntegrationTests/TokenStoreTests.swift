@@ -43,7 +43,9 @@ struct TokenStoreTests {
             let store = self.store(client)
             try await store.store(
                 name: "myir-payroll-admin",
-                tokens: TokenSet(accessToken: Secret("plain-access-XYZ"), expiresAt: Date().addingTimeInterval(3600), refreshToken: Secret("plain-refresh-XYZ")),
+                tokens: TokenSet(
+                    accessToken: Secret("plain-access-XYZ"), expiresAt: Date().addingTimeInterval(3600),
+                    refreshToken: Secret("plain-refresh-XYZ")),
                 tenants: ["acme", "kiwi-co"])
             let leaked = try await client.scalar(
                 "SELECT count(*)::int8 FROM tuku.oauth_tokens WHERE position('plain-' in encode(access_token, 'escape') || encode(refresh_token, 'escape')) > 0",
@@ -89,12 +91,15 @@ struct TokenStoreTests {
         try await TestDatabase.withFresh { client, _ in
             try await self.store(client).store(
                 name: "set-1",
-                tokens: TokenSet(accessToken: Secret("revoked"), expiresAt: Date().addingTimeInterval(3600), refreshToken: Secret("refresh-0")),
+                tokens: TokenSet(
+                    accessToken: Secret("revoked"), expiresAt: Date().addingTimeInterval(3600), refreshToken: Secret("refresh-0")),
                 tenants: ["acme"])
             let refresher = CountingRefresher()
             let grants = try await withThrowingTaskGroup(of: AccessGrant.self) { group in
                 for _ in 0..<4 {
-                    group.addTask { try await self.store(client).accessToken(forTenant: "acme", refresher: refresher, replacingGeneration: 1) }
+                    group.addTask {
+                        try await self.store(client).accessToken(forTenant: "acme", refresher: refresher, replacingGeneration: 1)
+                    }
                 }
                 return try await group.reduce(into: [AccessGrant]()) { $0.append($1) }
             }

@@ -83,17 +83,18 @@ public enum GatewayResponseParser {
         var messages: [StatusMessage] = []
         for element in response.children(IRDNamespace.common, "statusMessage") {
             guard let codeText = element.child(IRDNamespace.common, "statusCode")?.trimmedText,
-                  let code = Int(codeText)
+                let code = Int(codeText)
             else {
                 throw GatewayError(
                     code: .unexpectedResponse, reason: "statusMessage has no integer statusCode", excerpt: excerpt
                 )
             }
-            messages.append(StatusMessage(
-                statusCode: code,
-                errorMessage: element.child(IRDNamespace.common, "errorMessage")?.trimmedText ?? "",
-                errorDescription: element.child(IRDNamespace.common, "errorDescription")?.trimmedText
-            ))
+            messages.append(
+                StatusMessage(
+                    statusCode: code,
+                    errorMessage: element.child(IRDNamespace.common, "errorMessage")?.trimmedText ?? "",
+                    errorDescription: element.child(IRDNamespace.common, "errorDescription")?.trimmedText
+                ))
         }
         guard !messages.isEmpty else {
             throw GatewayError(code: .unexpectedResponse, reason: "IRD response has no statusMessage", excerpt: excerpt)

@@ -54,10 +54,12 @@ public struct SOAPEnvelopeBuilder: Sendable {
         ] {
             let count = value.unicodeScalars.count
             if count < 1 || count > 50
-                || value.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) {
-                problems.append(ValidationProblem(
-                    path: "configuration.\(key)", reason: "must be 1 to 50 characters without control characters"
-                ))
+                || value.unicodeScalars.contains(where: { $0.properties.generalCategory == .control })
+            {
+                problems.append(
+                    ValidationProblem(
+                        path: "configuration.\(key)", reason: "must be 1 to 50 characters without control characters"
+                    ))
             }
         }
         return problems

@@ -134,7 +134,8 @@ extension ProblemCollector {
             if let code = self.required(code, join(path, index)) { valid.append(code) }
         }
         if employeeIRD?.isUnknown == true, valid.count == codes.count,
-           !valid.contains(.nd), !valid.contains(.wt) {
+            !valid.contains(.nd), !valid.contains(.wt)
+        {
             add(path, "must include ND or WT when the employee's IRD number is all zeros (IRD code 141)")
         }
     }

@@ -88,20 +88,20 @@ public struct EITotals: Codable, Sendable, Hashable {
             return .valid(sum)
         }
         guard let gross = total(\.grossEarnings),
-              let notLiableACC = total(\.earningsNotLiableACC),
-              let paye = total(\.payeSchedularTaxDeductions),
-              let childSupport = total(\.childSupportDeductions),
-              let studentLoans = total(\.studentLoansDeductions),
-              let kiwisaverEmployer = total(\.kiwisaverEmployerContributions),
-              let kiwisaver = total(\.kiwisaverDeductions),
-              let ess = total(\.essEarnings),
-              let slcir = total(\.slcirDeductions),
-              let slbor = total(\.slborDeductions),
-              let donations = total(\.taxCreditPayrollDonations),
-              let esct = total(\.esctDeducted),
-              let familyTaxCredits = total(\.familyTaxCredits),
-              let priorGross = total(\.priorPeriodGrossAdjustment),
-              let priorPAYE = total(\.priorPeriodPAYEAdjustment)
+            let notLiableACC = total(\.earningsNotLiableACC),
+            let paye = total(\.payeSchedularTaxDeductions),
+            let childSupport = total(\.childSupportDeductions),
+            let studentLoans = total(\.studentLoansDeductions),
+            let kiwisaverEmployer = total(\.kiwisaverEmployerContributions),
+            let kiwisaver = total(\.kiwisaverDeductions),
+            let ess = total(\.essEarnings),
+            let slcir = total(\.slcirDeductions),
+            let slbor = total(\.slborDeductions),
+            let donations = total(\.taxCreditPayrollDonations),
+            let esct = total(\.esctDeducted),
+            let familyTaxCredits = total(\.familyTaxCredits),
+            let priorGross = total(\.priorPeriodGrossAdjustment),
+            let priorPAYE = total(\.priorPeriodPAYEAdjustment)
         else { return nil }
         self.init(
             totalGrossEarnings: gross, totalEarningsNotLiableACC: notLiableACC,

@@ -50,8 +50,9 @@ public enum IRDJobPayload: Sendable, Hashable {
             case .edTerminate: return .edTerminate(try decoder.decode(EDTerminatePayload.self, from: json))
             }
         } catch let error as DecodingError {
-            throw PayloadError(code: .invalidJSON, reason: "payload is not valid JSON of the expected shape",
-                               problems: [Self.problem(from: error)])
+            throw PayloadError(
+                code: .invalidJSON, reason: "payload is not valid JSON of the expected shape",
+                problems: [Self.problem(from: error)])
         } catch {
             throw PayloadError(code: .invalidJSON, reason: "payload could not be decoded")
         }
@@ -66,8 +67,9 @@ public enum IRDJobPayload: Sendable, Hashable {
         let payload = try decode(knownKind, from: json)
         let problems = payload.validate()
         guard problems.isEmpty else {
-            throw PayloadError(code: .validationFailed, reason: "payload has \(problems.count) problem(s)",
-                               problems: problems)
+            throw PayloadError(
+                code: .validationFailed, reason: "payload has \(problems.count) problem(s)",
+                problems: problems)
         }
         return payload
     }

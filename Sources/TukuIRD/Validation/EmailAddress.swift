@@ -14,7 +14,7 @@ enum EmailAddress {
         let local = scalars[..<at]
         let domain = scalars[(at + 1)...]
         guard local.allSatisfy(localCharacters.contains), domain.allSatisfy(domainCharacters.contains),
-              let dot = domain.lastIndex(of: "."), dot > domain.startIndex
+            let dot = domain.lastIndex(of: "."), dot > domain.startIndex
         else { return false }
         let tld = domain[(dot + 1)...]
         return !tld.isEmpty && tld.allSatisfy { ("a"..."z").contains($0) || ("A"..."Z").contains($0) }

@@ -80,8 +80,10 @@ struct ProblemCollector {
         }
         if value.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) {
             add(path, "must not contain control characters (tabs, line breaks, …)")
-        } else if value.unicodeScalars.contains(where: { $0.properties.generalCategory == .unassigned
-            || $0.properties.generalCategory == .privateUse || $0.value == 0xFFFE || $0.value == 0xFFFF }) {
+        } else if value.unicodeScalars.contains(where: {
+            $0.properties.generalCategory == .unassigned
+                || $0.properties.generalCategory == .privateUse || $0.value == 0xFFFE || $0.value == 0xFFFF
+        }) {
             add(path, "must not contain unassigned or private-use characters")
         }
     }

@@ -12,7 +12,7 @@ public struct CalendarDate: Hashable, Sendable, Comparable, CustomStringConverti
     /// Creates a date; `nil` if the day does not exist or the date is outside IRD's range.
     public init?(year: Int, month: Int, day: Int) {
         guard (1...12).contains(month), (1850...9999).contains(year),
-              (1...Self.daysIn(month: month, year: year)).contains(day)
+            (1...Self.daysIn(month: month, year: year)).contains(day)
         else { return nil }
         // cmn:DateType is minExclusive 1850-01-01.
         if year == 1850 && month == 1 && day == 1 { return nil }
@@ -33,7 +33,7 @@ public struct CalendarDate: Hashable, Sendable, Comparable, CustomStringConverti
             return value
         }
         guard scalars.count == 10, scalars[4] == "-", scalars[7] == "-",
-              let year = number(0..<4), let month = number(5..<7), let day = number(8..<10)
+            let year = number(0..<4), let month = number(5..<7), let day = number(8..<10)
         else {
             throw PayloadError(code: .invalidDate, reason: "must be an ISO date yyyy-MM-dd")
         }

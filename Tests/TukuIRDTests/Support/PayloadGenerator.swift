@@ -107,7 +107,8 @@ struct PayloadGenerator {
             let count = index % 11 == 1 ? int(40...120) : int(1...12)
             for number in 0..<count { lines.append(eiLine(payDay: payDay, number: number, edge: count == 1)) }
         }
-        let amendment: EIAmendment? = chance(20)
+        let amendment: EIAmendment? =
+            chance(20)
             ? EIAmendment(
                 submissionKey: Int64(int(0...2_147_483_647)),
                 amendReason: .valid(pick(AmendReason.allCases)),
@@ -206,19 +207,24 @@ struct PayloadGenerator {
             unitType: chance(30) ? "Flat" : nil,
             unitNumber: nil
         )
-        let fixed = street.unitType == nil ? street
-            : StreetAddress(streetNumber: street.streetNumber, streetName: street.streetName,
-                            unitType: "Flat", unitNumber: String(int(1...40)))
+        let fixed =
+            street.unitType == nil
+            ? street
+            : StreetAddress(
+                streetNumber: street.streetNumber, streetName: street.streetName,
+                unitType: "Flat", unitNumber: String(int(1...40)))
         switch int(0...2) {
         case 0:
-            return EmployeeAddress(nzPostAddress: NZPostAddress(
-                street: fixed, townCity: pick(["Tāmaki Makaurau", "Whanganui", "Woburn"]),
-                postCode: String.fourDigits(int(0...9999))
-            ))
+            return EmployeeAddress(
+                nzPostAddress: NZPostAddress(
+                    street: fixed, townCity: pick(["Tāmaki Makaurau", "Whanganui", "Woburn"]),
+                    postCode: String.fourDigits(int(0...9999))
+                ))
         case 1:
-            return EmployeeAddress(foreignAddress: ForeignAddress(
-                street: fixed, townCity: "Sydney", stateProvince: pick(["NSW", "QLD", "VIC"]), country: "AUS"
-            ))
+            return EmployeeAddress(
+                foreignAddress: ForeignAddress(
+                    street: fixed, townCity: "Sydney", stateProvince: pick(["NSW", "QLD", "VIC"]), country: "AUS"
+                ))
         default:
             return EmployeeAddress(freeFormAddress: "Unit 3 <rear>, 5 Kōwhai Lane & Co, Ōtaki")
         }
@@ -275,7 +281,8 @@ struct PayloadGenerator {
     mutating func edUpdate() -> EDUpdatePayload {
         let unknown = chance(10)
         let optedOut: Bool? = chance(40) ? chance(60) : nil
-        let late: Field<LateOptOutReason> = optedOut == true && chance(50)
+        let late: Field<LateOptOutReason> =
+            optedOut == true && chance(50)
             ? .valid(pick(LateOptOutReason.allCases)) : .missing
         return EDUpdatePayload(
             employerIrdNumber: .valid(irdNumber()),
@@ -294,8 +301,9 @@ struct PayloadGenerator {
             employeeKiwiSaverEligibility: chance(40) ? .valid(pick(KiwiSaverEligibility.allCases)) : .missing,
             optedOut: optedOut,
             employeeBankAccountNumber: chance(30)
-                ? NZBankAccount(bank: "12", branch: "3456", account: pick(["1234567", "01234567"]),
-                                suffix: pick(["00", "001", "0001"]))
+                ? NZBankAccount(
+                    bank: "12", branch: "3456", account: pick(["1234567", "01234567"]),
+                    suffix: pick(["00", "001", "0001"]))
                 : nil,
             accountHolderName: chance(30)
                 ? EmployeeName(nameFirst: simpleName(maximumScalars: 100), nameSurname: name(maximumScalars: 100))

@@ -64,7 +64,7 @@ struct SchemaValidator {
     static func payloadDocument(of envelope: Data, namespace: String, localName: String) throws -> String {
         let document = try XMLDocument(data: envelope, options: [])
         guard let root = document.rootElement(),
-              let element = find(in: root, namespace: namespace, localName: localName)
+            let element = find(in: root, namespace: namespace, localName: localName)
         else {
             throw Failure(description: "no {\(namespace)}\(localName) in envelope")
         }
