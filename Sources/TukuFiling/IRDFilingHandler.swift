@@ -23,10 +23,13 @@ public struct IRDFilingHandler: Sendable {
         public var refresher: any TokenRefresher
         public var envelopes: SOAPEnvelopeBuilder
         public var classifier: GatewayOutcomeClassifier
+        /// Fleet-wide pacing; `nil` sends unpaced.
+        public var limiter: RateLimiter?
 
         public init(
             endpoint: GatewayEndpoint, transport: GatewayTransport, tokens: TokenStore, refresher: any TokenRefresher,
-            envelopes: SOAPEnvelopeBuilder, classifier: GatewayOutcomeClassifier = GatewayOutcomeClassifier()
+            envelopes: SOAPEnvelopeBuilder, classifier: GatewayOutcomeClassifier = GatewayOutcomeClassifier(),
+            limiter: RateLimiter? = nil
         ) {
             self.endpoint = endpoint
             self.transport = transport
@@ -34,6 +37,7 @@ public struct IRDFilingHandler: Sendable {
             self.refresher = refresher
             self.envelopes = envelopes
             self.classifier = classifier
+            self.limiter = limiter
         }
     }
 
@@ -117,6 +121,16 @@ public struct IRDFilingHandler: Sendable {
         var headers = HTTPHeaders()
         headers.add(name: "Content-Type", value: envelope.contentType)
         headers.add(name: "Authorization", value: "Bearer \(grant.accessToken.value)")
+        // Wait for this call's slot in the fleet-wide pace for the kind's limit key.
+        let limitKey = self.definition.rateLimitKey ?? ""
+        if let limiter = self.dependencies.limiter, !limitKey.isEmpty {
+            do {
+                let grant = try await limiter.acquire(key: limitKey, jobID: job.id, workerID: context.workerID)
+                context.logger.trace("Send slot reached", metadata: ["pacing.waited_ms": "\(Int(grant.waited.inSeconds * 1000))"])
+            } catch {
+                return CallResult(outcome: .retry(after: .seconds(5), error: JobError(code: "pacing_unavailable", message: QueueError.describe(error))))
+            }
+        }
         let startedAt = Date()
         let requestText = String(decoding: envelope.body, as: UTF8.self)
         let exchange: GatewayExchange
@@ -139,6 +153,16 @@ public struct IRDFilingHandler: Sendable {
             record.latency = .milliseconds(Int64(Date().timeIntervalSince(startedAt) * 1000))
             record.transportError = "\(error.code)"
             exchange = .noResponse(requestSent: error.requestMayHaveReachedGateway)
+        }
+        if let limiter = self.dependencies.limiter, !limitKey.isEmpty {
+            var retryAfter: Duration?
+            if case .response(_, let after, _) = exchange { retryAfter = after }
+            do {
+                try await limiter.release(key: limitKey, jobID: job.id, httpStatus: record.httpStatus, retryAfter: retryAfter)
+            } catch {
+                // The rescuer sweeps a reservation left behind; the call itself is done.
+                context.logger.warning("Could not release the pacing reservation", metadata: ["error": "\(QueueError.describe(error))"])
+            }
         }
         let classified = self.dependencies.classifier.classify(exchange)
         record.outcome = Self.name(of: classified)

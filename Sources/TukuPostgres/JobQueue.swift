@@ -264,6 +264,11 @@ public struct JobQueue: Sendable {
                 SELECT r.id, r.attempt, e.lease_owner, coalesce(e.started_at, now()), 'lease_expired', r.state, r.last_error,
                        CASE WHEN r.state = 'retryable' THEN now() END
                 FROM rescued r JOIN expired e ON e.id = r.id
+            ), swept AS (
+                -- Pacing reservations of calls whose job is no longer running (their worker died mid-call).
+                DELETE FROM tuku.rate_limit_calls c
+                WHERE (SELECT held FROM lock)
+                  AND NOT EXISTS (SELECT 1 FROM tuku.jobs j WHERE j.id = c.job_id AND j.state = 'running')
             )
             SELECT id FROM rescued
             """, logger: self.logger)

@@ -7,10 +7,13 @@ import TukuCore
 public struct JobContext: Sendable {
     /// Carries `job.id`, `job.kind` and `job.attempt`.
     public var logger: Logger
+    /// The `tuku.workers.id` of the worker running the job.
+    public var workerID: Int64?
     private let recorder: Recorder
 
-    public init(logger: Logger) {
+    public init(logger: Logger, workerID: Int64? = nil) {
         self.logger = logger
+        self.workerID = workerID
         self.recorder = Recorder()
     }
 

@@ -144,7 +144,7 @@ final class WorkerRun: Sendable {
         logger[metadataKey: "job.kind"] = "\(job.kind)"
         logger[metadataKey: "job.attempt"] = "\(job.attempt)"
         let startedAt = Date()
-        let context = JobContext(logger: logger)
+        let context = JobContext(logger: logger, workerID: self.workerID)
         let (outcome, policy) = await self.handlers.run(job, context: context)
         let resolved: JobAck.Outcome
         if Task.isCancelled {

@@ -1,0 +1,76 @@
+import Foundation
+import Logging
+import PostgresNIO
+import TukuCore
+
+/// Fleet-wide pacing through `tuku.rate_limits` (see `sql/migrations/0003_pacing.up.sql` and `docs/pacing.md`).
+///
+/// Before each gateway call a worker reserves a send slot and sleeps until it; slots are handed out 1/rate
+/// apart by the database, so the fleet's calls are spread evenly whatever the number of workers. After the
+/// call the reservation is released, and a 429 (or 503 with Retry-After) sets a cool-down that every worker
+/// honours and halves the effective rate, which then climbs back.
+public struct RateLimiter: Sendable {
+    private let client: PostgresClient
+    private let logger: Logger
+    /// How long to wait before asking again when the fleet is at its in-flight cap. Defaults to 50 ms.
+    public var inFlightPollInterval: Duration = .milliseconds(50)
+
+    public init(client: PostgresClient, logger: Logger) {
+        self.client = client
+        self.logger = logger
+    }
+
+    /// A granted send slot.
+    public struct Grant: Sendable {
+        /// The slot, by the database's clock.
+        public var slot: Date
+        /// How long the caller waited for it.
+        public var waited: Duration
+    }
+
+    /// Waits until this call may be sent under `key`.
+    @discardableResult
+    public func acquire(key: String, jobID: Int64, workerID: Int64?) async throws -> Grant {
+        let started = ContinuousClock.now
+        do {
+            while true {
+                guard let (slot, wait) = try await self.reserve(key: key, jobID: jobID, workerID: workerID) else {
+                    try await Task.sleep(for: self.inFlightPollInterval)
+                    continue
+                }
+                if wait > 0 { try await Task.sleep(for: .microseconds(Int64((wait * 1_000_000).rounded(.up)))) }
+                // A cool-down set while we slept (another worker was throttled) stops us too: reserve again.
+                let cooldown = wait > 0 ? try await self.scalar("SELECT tuku.cooldown_remaining(\(key))") : 0
+                if cooldown <= 0 { return Grant(slot: slot, waited: ContinuousClock.now - started) }
+                self.logger.debug("Cool-down began while waiting for a slot; reserving again", metadata: ["rate_limit.key": "\(key)"])
+            }
+        } catch {
+            try? await self.release(key: key, jobID: jobID, httpStatus: nil, retryAfter: nil)
+            throw error
+        }
+    }
+
+    /// Ends the call's reservation; `httpStatus` 429 (or 503 with `retryAfter`) starts a fleet-wide cool-down.
+    public func release(key: String, jobID: Int64, httpStatus: Int?, retryAfter: Duration?) async throws {
+        try await self.client.execute(
+            "SELECT tuku.release_slot(\(key), \(jobID), \(httpStatus.map { Int32(clamping: $0) }), \(retryAfter?.inSeconds))",
+            logger: self.logger)
+    }
+
+    /// The slot and how many seconds away it is, or `nil` at the in-flight cap.
+    private func reserve(key: String, jobID: Int64, workerID: Int64?) async throws -> (Date, Double)? {
+        let rows = try await self.client.query(
+            """
+            SELECT slot, greatest(extract(epoch FROM slot - now()), 0)::float8
+            FROM tuku.reserve_slot(\(key), \(jobID), \(workerID)) AS slot
+            WHERE slot IS NOT NULL
+            """, logger: self.logger)
+        for try await (slot, wait) in rows.decode((Date, Double).self) { return (slot, wait) }
+        return nil
+    }
+
+    private func scalar(_ query: PostgresQuery) async throws -> Double {
+        for try await value in try await self.client.query(query, logger: self.logger).decode(Double.self) { return value }
+        return 0
+    }
+}

@@ -1,0 +1,137 @@
+import Foundation
+import Logging
+import PostgresNIO
+import Synchronization
+import Testing
+import TukuCore
+import TukuPostgres
+import TukuTestSupport
+
+@Suite("Fleet-wide pacing in PostgreSQL")
+struct PacingTests {
+    /// The most events in any window of `window` starting at an event.
+    static func maximumInWindow(_ instants: [ContinuousClock.Instant], window: Duration) -> Int {
+        let sorted = instants.sorted()
+        var best = 0
+        var start = 0
+        for end in sorted.indices {
+            while sorted[end] - sorted[start] >= window { start += 1 }
+            best = max(best, end - start + 1)
+        }
+        return best
+    }
+
+    @Test("eight concurrent callers get send slots spaced 1/rate apart: no one-second window exceeds the rate")
+    func evenSpacing() async throws {
+        try await TestDatabase.withFresh { client, _ in
+            try await client.execute("SELECT tuku.set_rate('gw', 20)")
+            let limiter = RateLimiter(client: client, logger: .test())
+            let sent = SendTimes()
+            let slots = SlotTimes()
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for caller in 0..<8 {
+                    group.addTask {
+                        for call in 0..<6 {
+                            let job = Int64(caller * 100 + call)
+                            let grant = try await limiter.acquire(key: "gw", jobID: job, workerID: nil)
+                            sent.times.withLock { $0.append(.now) }
+                            slots.times.withLock { $0.append(grant.slot) }
+                            try await limiter.release(key: "gw", jobID: job, httpStatus: 200, retryAfter: nil)
+                        }
+                    }
+                }
+                try await group.waitForAll()
+            }
+            let instants = sent.times.withLock { $0 }.sorted()
+            #expect(instants.count == 48)
+            // The slots the database handed out never put more than 20 into any second ...
+            let granted = slots.times.withLock { $0 }.sorted()
+            let gaps = zip(granted.dropFirst(), granted).map { $0.timeIntervalSince($1) }
+            #expect(gaps.allSatisfy { $0 >= 0.0509 }, "slot gaps \(gaps.min() ?? 0)")
+            #expect(Set(granted).count == 48)
+            // ... and the sends themselves, measured here, only by late wake-ups on a busy machine.
+            #expect(Self.maximumInWindow(instants, window: .seconds(1)) <= 21)
+            // 48 calls at 20/s take at least 47 × 50 ms.
+            #expect(instants.last! - instants.first! >= .milliseconds(2300))
+            #expect(try await client.scalar("SELECT in_flight FROM tuku.rate_limit_status", as: Int64.self) == 0)
+        }
+    }
+
+    @Test("a 429 pauses every caller until Retry-After and halves the effective rate, which then climbs back")
+    func sharedCooldown() async throws {
+        try await TestDatabase.withFresh { client, _ in
+            try await client.execute("SELECT tuku.set_rate('gw', 10)")
+            try await client.execute("UPDATE tuku.rate_limits SET recovery_seconds = 20")
+            let limiter = RateLimiter(client: client, logger: .test())
+            try await limiter.acquire(key: "gw", jobID: 1, workerID: nil)
+            try await limiter.release(key: "gw", jobID: 1, httpStatus: 429, retryAfter: .milliseconds(1200))
+            let halved = try await client.scalar("SELECT effective_rate::float8 FROM tuku.rate_limit_status", as: Double.self)
+            #expect(halved >= 5 && halved < 5.5)
+            #expect(try await client.scalar("SELECT throttles_last_hour FROM tuku.rate_limit_status", as: Int64.self) == 1)
+            let started = ContinuousClock.now
+            try await limiter.acquire(key: "gw", jobID: 2, workerID: nil)
+            #expect(ContinuousClock.now - started >= .milliseconds(1150))
+            try await limiter.release(key: "gw", jobID: 2, httpStatus: 200, retryAfter: nil)
+            try await Task.sleep(for: .seconds(1))
+            let recovering = try await client.scalar("SELECT effective_rate::float8 FROM tuku.rate_limit_status", as: Double.self)
+            #expect(recovering > halved && recovering < 10)
+        }
+    }
+
+    @Test("a cool-down that begins while a caller sleeps on its slot stops that caller too")
+    func cooldownReachesSleepers() async throws {
+        try await TestDatabase.withFresh { client, _ in
+            try await client.execute("SELECT tuku.set_rate('gw', 2)")
+            let limiter = RateLimiter(client: client, logger: .test())
+            try await limiter.acquire(key: "gw", jobID: 1, workerID: nil)  // slot now; the next is 0.5 s later
+            async let sleeper = limiter.acquire(key: "gw", jobID: 2, workerID: nil)
+            try await Task.sleep(for: .milliseconds(150))
+            try await limiter.release(key: "gw", jobID: 1, httpStatus: 429, retryAfter: .seconds(1))
+            let waited = try await sleeper.waited
+            #expect(waited >= .milliseconds(1100))
+        }
+    }
+
+    @Test("the fleet-wide in-flight cap holds a call until another finishes")
+    func inFlightCap() async throws {
+        try await TestDatabase.withFresh { client, _ in
+            try await client.execute("SELECT tuku.set_rate('gw', 1000, 1, 2)")
+            let limiter = RateLimiter(client: client, logger: .test())
+            try await limiter.acquire(key: "gw", jobID: 1, workerID: nil)
+            try await limiter.acquire(key: "gw", jobID: 2, workerID: nil)
+            async let third = limiter.acquire(key: "gw", jobID: 3, workerID: nil)
+            try await Task.sleep(for: .milliseconds(400))
+            #expect(try await client.scalar("SELECT in_flight FROM tuku.rate_limit_status", as: Int64.self) == 2)
+            try await limiter.release(key: "gw", jobID: 1, httpStatus: 200, retryAfter: nil)
+            let waited = try await third.waited
+            #expect(waited >= .milliseconds(380))
+            #expect(try await client.scalar("SELECT in_flight FROM tuku.rate_limit_status", as: Int64.self) == 2)
+        }
+    }
+
+    @Test("a key with no limit row is not paced, and operators change a rate live")
+    func liveChanges() async throws {
+        try await TestDatabase.withFresh { client, _ in
+            let limiter = RateLimiter(client: client, logger: .test())
+            #expect(try await limiter.acquire(key: "unlimited", jobID: 1, workerID: nil).waited < .milliseconds(200))
+            try await client.execute("SELECT tuku.set_rate('gw', 1)")
+            try await limiter.acquire(key: "gw", jobID: 1, workerID: nil)
+            try await client.execute("SELECT tuku.set_rate('gw', 100)")
+            // The slot already promised (1 s after the first) stands; the one after follows the new rate.
+            try await limiter.acquire(key: "gw", jobID: 2, workerID: nil)
+            let started = ContinuousClock.now
+            try await limiter.acquire(key: "gw", jobID: 3, workerID: nil)
+            #expect(ContinuousClock.now - started < .milliseconds(300))
+        }
+    }
+}
+
+/// When each call was let through.
+final class SendTimes: Sendable {
+    let times = Mutex<[ContinuousClock.Instant]>([])
+}
+
+/// The slots the database granted.
+final class SlotTimes: Sendable {
+    let times = Mutex<[Date]>([])
+}
