@@ -42,7 +42,8 @@ struct SandboxCommand: AsyncParsableCommand {
     var faultScript: String?
     @Option(help: "Seed of the fault generator.") var seed: UInt64 = 1
     @Option(name: .customLong("slow-delay"), help: "Seconds the slow fault holds an answer back.") var slowDelay: Double = 75
-    @Option(name: .customLong("fault-retry-after"), help: "Retry-After seconds of injected 429 and 503 answers.") var faultRetryAfter: Double = 1
+    @Option(name: .customLong("fault-retry-after"), help: "Retry-After seconds of injected 429 and 503 answers.") var faultRetryAfter:
+        Double = 1
 
     @Option(help: "A second original return for a filed payday: reject (code 107) or accept (counted as a duplicate filing).")
     var duplicates: String = DuplicatePolicy.reject.rawValue
@@ -73,7 +74,9 @@ struct SandboxCommand: AsyncParsableCommand {
 
         var configuration = SandboxServer.Configuration(
             tls: .init(certificatePath: cert, privateKeyPath: key, clientCAPath: ca),
-            oauth: .init(clients: registered, accessTokenLifetime: Self.duration(accessTokenTTL), refreshTokenLifetime: Self.duration(refreshTokenTTL)))
+            oauth: .init(
+                clients: registered, accessTokenLifetime: Self.duration(accessTokenTTL),
+                refreshTokenLifetime: Self.duration(refreshTokenTTL)))
         configuration.host = host
         configuration.mutualTLSPort = mutualTLSPort
         configuration.oneWayTLSPort = oneWayTLSPort
@@ -90,13 +93,15 @@ struct SandboxCommand: AsyncParsableCommand {
         configuration.faults = plan
         configuration.slowDelay = Self.duration(slowDelay)
         configuration.faultRetryAfter = Self.duration(faultRetryAfter)
-        configuration.filings = .init(duplicatePolicy: DuplicatePolicy(rawValue: duplicates) ?? .reject, processingDelay: Self.duration(processingDelay))
+        configuration.filings = .init(
+            duplicatePolicy: DuplicatePolicy(rawValue: duplicates) ?? .reject, processingDelay: Self.duration(processingDelay))
         configuration.arrivalsPath = arrivals
         configuration.shutdownGracePeriod = Self.duration(shutdownGrace)
 
         let server = try await SandboxServer(configuration: configuration, logger: logger)
-        let group = ServiceGroup(configuration: .init(
-            services: [.init(service: server)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        let group = ServiceGroup(
+            configuration: .init(
+                services: [.init(service: server)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await group.run() }
             tasks.addTask {

@@ -6,7 +6,10 @@ struct FaultPlanTests {
     @Test("rates parse every fault name and refuse unknown names and sums above 1")
     func parsesRates() throws {
         let rates = try FaultPlan.parseRates("429:0.05,503:0.05,504-after-store:0.05,reset:0.02,slow:0.01,malformed:0.01,html:0.01")
-        #expect(rates.map(\.fault) == [.tooManyRequests, .serviceUnavailable, .gatewayTimeoutAfterStore, .connectionReset, .slow, .malformed, .htmlErrorPage])
+        #expect(
+            rates.map(\.fault) == [
+                .tooManyRequests, .serviceUnavailable, .gatewayTimeoutAfterStore, .connectionReset, .slow, .malformed, .htmlErrorPage,
+            ])
         #expect(throws: SandboxError.self) { try FaultPlan.parseRates("teapot:0.1") }
         #expect(throws: SandboxError.self) { try FaultPlan.parseRates("429:0.7,503:0.7") }
         #expect(throws: SandboxError.self) { try FaultPlan.parseRates("429") }

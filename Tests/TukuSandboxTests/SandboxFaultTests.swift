@@ -8,7 +8,8 @@ struct SandboxFaultTests {
     @Test("each scripted fault produces what it should; 504-after-store stores the filing")
     func scriptedFaults() async throws {
         let script: [SandboxFault?] = [
-            .tooManyRequests, .serviceUnavailable, .gatewayTimeoutAfterStore, nil, nil, .connectionReset, .slow, .malformed, .htmlErrorPage, nil,
+            .tooManyRequests, .serviceUnavailable, .gatewayTimeoutAfterStore, nil, nil, .connectionReset, .slow, .malformed, .htmlErrorPage,
+            nil,
         ]
         try await Sandbox.run({
             $0.faults = FaultPlan(script: script)
@@ -37,7 +38,9 @@ struct SandboxFaultTests {
             #expect(timedOut.status.code == 504)
             #expect(sandbox.server.router.filings.count == 1)
             let seen = try await sandbox.result(status, token: token)
-            #expect(seen.returnStatuses.count == 1 && seen.returnStatuses[0].submissionKey == sandbox.server.router.filings.storedReturns.first?.submissionKey)
+            #expect(
+                seen.returnStatuses.count == 1
+                    && seen.returnStatuses[0].submissionKey == sandbox.server.router.filings.storedReturns.first?.submissionKey)
             #expect(try await sandbox.result(file, token: token).firstError?.statusCode == 160)
 
             // reset: a connection error, and the request may have reached the gateway.

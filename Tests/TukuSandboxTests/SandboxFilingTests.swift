@@ -14,9 +14,12 @@ struct SandboxFilingTests {
                 _ = try await sandbox.oneWayTLS.post(url: url, body: Array(envelope.body), headers: ["Content-Type": envelope.contentType])
             }
             let untrusted = try GatewayTransport(
-                configuration: .init(tls: .init(
-                    clientIdentity: .init(certificateChainPath: sandbox.certificates.path("other-client.pem"), privateKeyPath: sandbox.certificates.path("other-client.key")),
-                    trustRoots: .caBundle(path: sandbox.certificates.path("ca.pem")))),
+                configuration: .init(
+                    tls: .init(
+                        clientIdentity: .init(
+                            certificateChainPath: sandbox.certificates.path("other-client.pem"),
+                            privateKeyPath: sandbox.certificates.path("other-client.key")),
+                        trustRoots: .caBundle(path: sandbox.certificates.path("ca.pem")))),
                 logger: Sandbox.quietLogger)
             await #expect(throws: TransportError.self) {
                 _ = try await untrusted.post(url: url, body: Array(envelope.body), headers: ["Content-Type": envelope.contentType])
@@ -56,7 +59,8 @@ struct SandboxFilingTests {
             let statusXML = String(decoding: try sandbox.envelope("ird.ei.status", "by-payday").body, as: UTF8.self)
                 .replacingOccurrences(of: ">049091850<", with: ">136410132<")
             let other = try await sandbox.result(sandbox.envelope("ird.ei.status", "by-payday"), token: token, body: Data(statusXML.utf8))
-            #expect(other.returnStatuses.count == 1 && other.returnStatuses[0].code == "EXP" && other.returnStatuses[0].submissionKey == nil)
+            #expect(
+                other.returnStatuses.count == 1 && other.returnStatuses[0].code == "EXP" && other.returnStatuses[0].submissionKey == nil)
             #expect(try await sandbox.result(nilReturn, token: token).isSuccess)
         }
     }
@@ -68,7 +72,8 @@ struct SandboxFilingTests {
                 let token = try await sandbox.grant().access
                 let file = try sandbox.envelope("ird.ei.file", "three-employees")
                 #expect(try await sandbox.result(file, token: token).isSuccess)
-                let changed = String(decoding: file.body, as: UTF8.self).replacingOccurrences(of: "<ei:hoursPaid>80.00<", with: "<ei:hoursPaid>81.00<")
+                let changed = String(decoding: file.body, as: UTF8.self).replacingOccurrences(
+                    of: "<ei:hoursPaid>80.00<", with: "<ei:hoursPaid>81.00<")
                 let second = try await sandbox.result(file, token: token, body: Data(changed.utf8))
                 let statistics = sandbox.server.router.currentStatistics
                 switch policy {
@@ -130,13 +135,15 @@ struct SandboxFilingTests {
             let create = try sandbox.envelope("ird.ed.create", "new-employee")
             let ok = try await sandbox.result(create, token: token)
             #expect(ok.responseElement == "employmentResponse" && ok.isSuccess)
-            let bad = String(decoding: create.body, as: UTF8.self).replacingOccurrences(of: "<ed:employeeIRD>119098882<", with: "<ed:employeeIRD>119098883<")
+            let bad = String(decoding: create.body, as: UTF8.self).replacingOccurrences(
+                of: "<ed:employeeIRD>119098882<", with: "<ed:employeeIRD>119098883<")
             #expect(try await sandbox.result(create, token: token, body: Data(bad.utf8)).firstError?.statusCode == 121)
             // A File action sent to the Employment service is not one of its operations: a SOAP fault.
             let file = try sandbox.envelope("ird.ei.file", "three-employees")
             var headers: [(String, String)] = [("Content-Type", file.contentType), ("Authorization", "Bearer \(token)")]
             headers.append(("Accept", "*/*"))
-            let response = try await sandbox.mutualTLS.post(url: try sandbox.url(.employment), body: Array(file.body), headers: .init(headers))
+            let response = try await sandbox.mutualTLS.post(
+                url: try sandbox.url(.employment), body: Array(file.body), headers: .init(headers))
             guard case .fault(let fault) = try GatewayResponseParser.parse(Data(response.bodyBytes)).content else {
                 Issue.record("expected a SOAP fault")
                 return

@@ -58,7 +58,9 @@ struct Sandbox: Sendable {
     ) async throws {
         let certificates = try TestCertificates.shared.get()
         var configuration = SandboxServer.Configuration(
-            tls: .init(certificatePath: certificates.path("server.pem"), privateKeyPath: certificates.path("server.key"), clientCAPath: certificates.path("ca.pem")),
+            tls: .init(
+                certificatePath: certificates.path("server.pem"), privateKeyPath: certificates.path("server.key"),
+                clientCAPath: certificates.path("ca.pem")),
             oauth: .init(clients: [RegisteredClient(id: clientID, secret: clientSecret, redirectURIs: [redirectURI])]))
         configuration.mutualTLSPort = 0
         configuration.oneWayTLSPort = 0
@@ -70,10 +72,15 @@ struct Sandbox: Sendable {
             let addresses = try await server.addresses()
             let trust = GatewayTransport.Configuration.TLS.TrustRoots.caBundle(path: certificates.path("ca.pem"))
             let mutualTLS = try GatewayTransport(
-                configuration: .init(tls: .init(clientIdentity: .init(certificateChainPath: certificates.path("client.pem"), privateKeyPath: certificates.path("client.key")), trustRoots: trust)),
+                configuration: .init(
+                    tls: .init(
+                        clientIdentity: .init(
+                            certificateChainPath: certificates.path("client.pem"), privateKeyPath: certificates.path("client.key")),
+                        trustRoots: trust)),
                 logger: quietLogger)
             let oneWayTLS = try GatewayTransport(configuration: .init(tls: .init(trustRoots: trust)), logger: quietLogger)
-            let sandbox = Sandbox(server: server, addresses: addresses, certificates: certificates, mutualTLS: mutualTLS, oneWayTLS: oneWayTLS)
+            let sandbox = Sandbox(
+                server: server, addresses: addresses, certificates: certificates, mutualTLS: mutualTLS, oneWayTLS: oneWayTLS)
             do {
                 try await body(sandbox)
             } catch {
@@ -133,7 +140,9 @@ struct Sandbox: Sendable {
     }
 
     /// Sends and parses with Tuku's response parser, expecting an IRD response document.
-    func result(_ envelope: SOAPEnvelope, token: String, body: Data? = nil, listener: SandboxListener = .mutualTLS) async throws -> GatewayResult {
+    func result(
+        _ envelope: SOAPEnvelope, token: String, body: Data? = nil, listener: SandboxListener = .mutualTLS
+    ) async throws -> GatewayResult {
         let response = try await send(envelope, authorization: "Bearer \(token)", body: body, listener: listener)
         guard response.status == .ok, case .result(let result) = try GatewayResponseParser.parse(Data(response.bodyBytes)).content else {
             throw HarnessError("expected an IRD response document, got \(response)")

@@ -16,7 +16,8 @@ struct SandboxOAuthTests {
         tls.trustRoots = .file(sandbox.certificates.path("ca.pem"))
         let client = HTTPClient(configuration: .init(tlsConfiguration: tls, redirectConfiguration: .disallow))
         do {
-            let url = "https://127.0.0.1:\(sandbox.addresses.oneWayTLSPort)/oauth/authorize?response_type=code&client_id=\(Sandbox.clientID)"
+            let url =
+                "https://127.0.0.1:\(sandbox.addresses.oneWayTLSPort)/oauth/authorize?response_type=code&client_id=\(Sandbox.clientID)"
                 + "&redirect_uri=\(Sandbox.redirectURI.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!)&scope=MYIR.Services&state=xyz"
             let response = try await client.execute(HTTPClientRequest(url: url), timeout: .seconds(10))
             try await client.shutdown()

@@ -67,7 +67,8 @@ public struct FaultPlan: Sendable, Hashable {
     public static func parseScript(_ text: String) throws(SandboxError) -> [SandboxFault?] {
         var script: [SandboxFault?] = []
         for (index, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            let line = rawLine.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first
+            let line =
+                rawLine.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first
                 .map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
             if line.isEmpty { continue }
             if line.lowercased() == "ok" {
@@ -75,7 +76,8 @@ public struct FaultPlan: Sendable, Hashable {
             } else if let fault = SandboxFault(name: line) {
                 script.append(fault)
             } else {
-                throw SandboxError(.invalidConfiguration, "fault script line \(index + 1): unknown fault '\(line)'; known: ok, \(Self.knownNames)")
+                throw SandboxError(
+                    .invalidConfiguration, "fault script line \(index + 1): unknown fault '\(line)'; known: ok, \(Self.knownNames)")
             }
         }
         return script

@@ -60,7 +60,8 @@ public struct M2MVerifier: Sendable {
                     keys["RS512"] = await JWTKeyCollection().add(rsa: key, digestAlgorithm: .sha512, kid: kid)
                 }
             } catch {
-                throw SandboxError(.invalidCertificate, "the M2M signing certificate \(path) has a key IRD does not accept", underlying: error)
+                throw SandboxError(
+                    .invalidCertificate, "the M2M signing certificate \(path) has a key IRD does not accept", underlying: error)
             }
             let thumbprint = SHA256.hash(data: der).map { String(format: "%02X", $0) }.joined()
             certificates[thumbprint] = Registered(

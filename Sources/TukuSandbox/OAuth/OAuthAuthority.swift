@@ -242,7 +242,8 @@ public final class OAuthAuthority: Sendable {
             family: family, expiresAt: now.addingTimeInterval(Self.seconds(configuration.refreshTokenLifetime)))
         let tenants = state.families[family]?.tenants ?? []
         let expiresIn = Int(Self.seconds(accessLifetime).rounded(.down))
-        let json = "{\"access_token\":\(Arrival.quoted(access)),\"token_type\":\"Bearer\",\"expires_in\":\(expiresIn),"
+        let json =
+            "{\"access_token\":\(Arrival.quoted(access)),\"token_type\":\"Bearer\",\"expires_in\":\(expiresIn),"
             + "\"scope\":\(Arrival.quoted(Self.scope)),\"refresh_token\":\(Arrival.quoted(refresh)),"
             + "\"tenants\":[\(tenants.map(Arrival.quoted).joined(separator: ","))]}"
         return .json(200, json)

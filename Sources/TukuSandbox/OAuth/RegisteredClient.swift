@@ -49,7 +49,9 @@ public struct RegisteredClient: Sendable, Hashable, Codable {
         do {
             return try JSONDecoder().decode([RegisteredClient].self, from: data)
         } catch {
-            throw SandboxError(.invalidConfiguration, "the clients file \(path) is not a JSON array of {client_id, client_secret, redirect_uris?}", underlying: error)
+            throw SandboxError(
+                .invalidConfiguration, "the clients file \(path) is not a JSON array of {client_id, client_secret, redirect_uris?}",
+                underlying: error)
         }
     }
 }

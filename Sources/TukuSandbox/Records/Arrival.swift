@@ -39,7 +39,8 @@ public struct Arrival: Sendable, Hashable {
     /// The JSON object, one line, keys `at`, `client`, `action`, `status`, `listener`, then `fault`, `duplicate`
     /// and `statusCode` when present.
     public var jsonLine: String {
-        var line = "{\"at\":\"\(Self.rfc3339Microseconds(at))\",\"client\":\(Self.quoted(client)),\"action\":\(Self.quoted(action)),\"status\":\(status),\"listener\":\(Self.quoted(listener))"
+        var line =
+            "{\"at\":\"\(Self.rfc3339Microseconds(at))\",\"client\":\(Self.quoted(client)),\"action\":\(Self.quoted(action)),\"status\":\(status),\"listener\":\(Self.quoted(listener))"
         if let fault { line += ",\"fault\":\(Self.quoted(fault))" }
         if let duplicate { line += ",\"duplicate\":\(Self.quoted(duplicate))" }
         if let statusCode { line += ",\"statusCode\":\(statusCode)" }

@@ -22,7 +22,10 @@ public final class FilingRegistry: Sendable {
         public var processingDelay: Duration
 
         /// Creates a configuration.
-        public init(duplicatePolicy: DuplicatePolicy = .reject, identicalPayloadWindow: Duration = .seconds(3600), processingDelay: Duration = .seconds(5)) {
+        public init(
+            duplicatePolicy: DuplicatePolicy = .reject, identicalPayloadWindow: Duration = .seconds(3600),
+            processingDelay: Duration = .seconds(5)
+        ) {
             self.duplicatePolicy = duplicatePolicy
             self.identicalPayloadWindow = identicalPayloadWindow
             self.processingDelay = processingDelay
@@ -77,9 +80,10 @@ public final class FilingRegistry: Sendable {
     public init(configuration: Configuration = Configuration()) {
         self.configuration = configuration
         var generator = SystemRandomNumberGenerator()
-        self.state = Mutex(State(
-            nextSubmissionKey: Int64.random(in: 100_000_000...800_000_000, using: &generator),
-            nextGatewaySequence: UInt64.random(in: 1_000_000...100_000_000, using: &generator)))
+        self.state = Mutex(
+            State(
+                nextSubmissionKey: Int64.random(in: 100_000_000...800_000_000, using: &generator),
+                nextGatewaySequence: UInt64.random(in: 1_000_000...100_000_000, using: &generator)))
     }
 
     /// Files a return (already checked by ``SOAPRequestReader``).

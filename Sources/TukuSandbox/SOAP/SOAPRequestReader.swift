@@ -54,9 +54,13 @@ public enum SOAPRequestReader {
             let wrapper = message.element(operation.requestWrapperNamespace, operation.requestWrapperElement),
             let request = wrapper.element(payload.namespace, payload.localName)
         else {
-            return .refused([StatusMessage(
-                statusCode: 20, errorMessage: "Unrecognised XML request",
-                errorDescription: "expected Body/\(operation.name)/\(operation.requestMessageElement)/\(operation.requestWrapperElement)/\(payload.localName) in the WSDL's namespaces")])
+            return .refused([
+                StatusMessage(
+                    statusCode: 20, errorMessage: "Unrecognised XML request",
+                    errorDescription:
+                        "expected Body/\(operation.name)/\(operation.requestMessageElement)/\(operation.requestWrapperElement)/\(payload.localName) in the WSDL's namespaces"
+                )
+            ])
         }
         switch operation {
         case .fileReturn: return file(request)
@@ -82,23 +86,26 @@ public enum SOAPRequestReader {
         }
         let type = identifier.plainAttribute("IdentifierValueType") ?? ""
         guard identifierTypes.contains(type) else {
-            problems.append(StatusMessage(
-                statusCode: 4, errorMessage: "Unauthorised delegation",
-                errorDescription: "IdentifierValueType must be IRD, ACCIRD or ACC"))
+            problems.append(
+                StatusMessage(
+                    statusCode: 4, errorMessage: "Unauthorised delegation",
+                    errorDescription: "IdentifierValueType must be IRD, ACCIRD or ACC"))
             return nil
         }
         // ACC identifiers carry the IRD number followed by the account suffix, e.g. 131065914EMP002.
         let digits = type == "ACC" ? String(value.prefix(9)) : value
         guard isValidIRDNumber(digits, allowUnknown: false) else {
-            problems.append(StatusMessage(
-                statusCode: 22, errorMessage: "Invalid payload IRD number",
-                errorDescription: "the identifier fails IRD's modulus-11 check"))
+            problems.append(
+                StatusMessage(
+                    statusCode: 22, errorMessage: "Invalid payload IRD number",
+                    errorDescription: "the identifier fails IRD's modulus-11 check"))
             return nil
         }
         guard let accountType = parent.text(common, "accountType"), accountTypes.contains(accountType) else {
-            problems.append(StatusMessage(
-                statusCode: 7, errorMessage: "Account type not supported",
-                errorDescription: "accountType must be EMP or PSO for payday filing"))
+            problems.append(
+                StatusMessage(
+                    statusCode: 7, errorMessage: "Account type not supported",
+                    errorDescription: "accountType must be EMP or PSO for payday filing"))
             return nil
         }
         return Header(employer: digits)
@@ -137,15 +144,17 @@ public enum SOAPRequestReader {
             problems.append(StatusMessage(statusCode: 109, errorMessage: "Invalid Amend Reason"))
         }
         if let pi = formFields.text(ei, "piIrdNumber"), !isValidIRDNumber(pi, allowUnknown: false) {
-            problems.append(StatusMessage(
-                statusCode: 22, errorMessage: "Invalid payload IRD number",
-                errorDescription: "piIrdNumber fails IRD's modulus-11 check"))
+            problems.append(
+                StatusMessage(
+                    statusCode: 22, errorMessage: "Invalid payload IRD number",
+                    errorDescription: "piIrdNumber fails IRD's modulus-11 check"))
         }
         if let periodEnd, let payDay {
             if periodEnd != periodEnd.lastDayOfMonth {
-                problems.append(StatusMessage(
-                    statusCode: 104, errorMessage: "Invalid filing period",
-                    errorDescription: "periodEndDate must be the last day of a month"))
+                problems.append(
+                    StatusMessage(
+                        statusCode: 104, errorMessage: "Invalid filing period",
+                        errorDescription: "periodEndDate must be the last day of a month"))
             }
             if !payDay.isInSameMonth(as: periodEnd) {
                 problems.append(StatusMessage(statusCode: 161, errorMessage: "Payday date not in filing period"))
@@ -161,24 +170,27 @@ public enum SOAPRequestReader {
             let line = index + 1
             if let reference = employee.text(ei, "referenceId"), !reference.isEmpty {
                 if !referenceIds.insert(reference).inserted, lineProblems.insert(131).inserted {
-                    problems.append(StatusMessage(
-                        statusCode: 131, errorMessage: "Duplicate line items",
-                        errorDescription: "referenceId \(reference) appears more than once"))
+                    problems.append(
+                        StatusMessage(
+                            statusCode: 131, errorMessage: "Duplicate line items",
+                            errorDescription: "referenceId \(reference) appears more than once"))
                 }
             } else if lineProblems.insert(137).inserted {
                 problems.append(StatusMessage(statusCode: 137, errorMessage: "ReferenceId is required for all line items"))
             }
             if !isValidIRDNumber(employee.text(ei, "irdNumber") ?? "", allowUnknown: true) {
-                problems.append(StatusMessage(
-                    statusCode: 134, errorMessage: "Invalid employee IRD number",
-                    errorDescription: "line \(line): the IRD number fails IRD's modulus-11 check"))
+                problems.append(
+                    StatusMessage(
+                        statusCode: 134, errorMessage: "Invalid employee IRD number",
+                        errorDescription: "line \(line): the IRD number fails IRD's modulus-11 check"))
             }
             if let start = try? CalendarDate(employee.text(ei, "payPeriodStartDate") ?? ""),
                 let end = try? CalendarDate(employee.text(ei, "payPeriodEndDate") ?? ""), end < start
             {
-                problems.append(StatusMessage(
-                    statusCode: 163, errorMessage: "Pay period end date before pay period start",
-                    errorDescription: "line \(line)"))
+                problems.append(
+                    StatusMessage(
+                        statusCode: 163, errorMessage: "Pay period end date before pay period start",
+                        errorDescription: "line \(line)"))
             }
         }
         guard problems.isEmpty, let header, let periodEnd, let payDay else {
@@ -186,9 +198,10 @@ public enum SOAPRequestReader {
         }
         let canonical = request.xmlString
         let hash = SHA256.hash(data: Data(canonical.utf8)).map { String(format: "%02x", $0) }.joined()
-        return .file(FileRequest(
-            employer: header.employer, periodEndDate: periodEnd, payDayDate: payDay, isAmended: isAmended,
-            submissionKey: submissionKey, payloadHash: hash, lineCount: employees.count))
+        return .file(
+            FileRequest(
+                employer: header.employer, periodEndDate: periodEnd, payDayDate: payDay, isAmended: isAmended,
+                submissionKey: submissionKey, payloadHash: hash, lineCount: employees.count))
     }
 
     // MARK: RetrieveStatus
@@ -220,8 +233,9 @@ public enum SOAPRequestReader {
         for irdNumber in request.descendants(employment, "employeeIRD") {
             let text = irdNumber.stringValue?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
             if !isValidIRDNumber(text, allowUnknown: true) {
-                problems.append(StatusMessage(
-                    statusCode: 121, errorMessage: "The provided employee IRD number is not valid"))
+                problems.append(
+                    StatusMessage(
+                        statusCode: 121, errorMessage: "The provided employee IRD number is not valid"))
             }
         }
         return problems.isEmpty ? .employment : .refused(problems)

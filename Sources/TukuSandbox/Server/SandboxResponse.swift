@@ -30,7 +30,9 @@ public struct SandboxResponse: Sendable {
     }
 
     /// A response with a text body of the given content type.
-    public static func text(_ status: HTTPResponseStatus, _ text: String, contentType: String, headers extra: HTTPHeaders = [:]) -> SandboxResponse {
+    public static func text(
+        _ status: HTTPResponseStatus, _ text: String, contentType: String, headers extra: HTTPHeaders = [:]
+    ) -> SandboxResponse {
         var headers = extra
         headers.replaceOrAdd(name: "Content-Type", value: contentType)
         return SandboxResponse(status: status, headers: headers, body: ByteBuffer(string: text))

@@ -73,7 +73,8 @@ public final class SandboxRouter: Sendable {
         let route = "\(request.method.rawValue) \(path)"
         if let operations = Self.operations(forPath: path) {
             guard request.method == .POST else {
-                return finish(request, client: client(of: request), action: route, .text(.methodNotAllowed, "POST only\n", contentType: "text/plain"))
+                return finish(
+                    request, client: client(of: request), action: route, .text(.methodNotAllowed, "POST only\n", contentType: "text/plain"))
             }
             return await soap(request, operations: operations)
         }
@@ -93,7 +94,8 @@ public final class SandboxRouter: Sendable {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys]
             let json = (try? encoder.encode(currentStatistics)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
-            return finish(request, client: client(of: request), action: "sandbox.stats", .text(.ok, json + "\n", contentType: "application/json"))
+            return finish(
+                request, client: client(of: request), action: "sandbox.stats", .text(.ok, json + "\n", contentType: "application/json"))
         default:
             return finish(request, client: client(of: request), action: route, .text(.notFound, "not found\n", contentType: "text/plain"))
         }
@@ -129,12 +131,18 @@ public final class SandboxRouter: Sendable {
             var headers = HTTPHeaders()
             headers.add(name: "Retry-After", value: Self.retryAfterSeconds(faultRetryAfter))
             let body = SOAPResponseWriter.fault(code: "Receiver", reason: "The service is temporarily unavailable")
-            return finish(request, client: client, action: action, .text(.serviceUnavailable, body, contentType: Self.soapContentType, headers: headers), fault: fault, onFinish: release)
+            return finish(
+                request, client: client, action: action,
+                .text(.serviceUnavailable, body, contentType: Self.soapContentType, headers: headers), fault: fault, onFinish: release)
         case .connectionReset?:
-            return finish(request, client: client, action: action, SandboxResponse(status: .init(statusCode: 0), resetsConnection: true), fault: fault, onFinish: release)
+            return finish(
+                request, client: client, action: action, SandboxResponse(status: .init(statusCode: 0), resetsConnection: true),
+                fault: fault, onFinish: release)
         case .htmlErrorPage?:
             let body = SOAPResponseWriter.htmlPage(status: 502, title: "Bad Gateway")
-            return finish(request, client: client, action: action, .text(.badGateway, body, contentType: "text/html; charset=utf-8"), fault: fault, onFinish: release)
+            return finish(
+                request, client: client, action: action, .text(.badGateway, body, contentType: "text/html; charset=utf-8"), fault: fault,
+                onFinish: release)
         default:
             break
         }
@@ -142,7 +150,9 @@ public final class SandboxRouter: Sendable {
         var (response, statusCode, duplicate) = await process(request, read: read, client: client)
         switch fault {
         case .gatewayTimeoutAfterStore?:
-            response = .text(.gatewayTimeout, SOAPResponseWriter.htmlPage(status: 504, title: "Gateway Timeout"), contentType: "text/html; charset=utf-8")
+            response = .text(
+                .gatewayTimeout, SOAPResponseWriter.htmlPage(status: 504, title: "Gateway Timeout"), contentType: "text/html; charset=utf-8"
+            )
             statusCode = nil
         case .malformed?:
             let text = String(decoding: response.body.readableBytesView, as: UTF8.self)
@@ -153,30 +163,46 @@ public final class SandboxRouter: Sendable {
         default:
             break
         }
-        return finish(request, client: client, action: action, response, fault: fault, duplicate: duplicate, statusCode: statusCode, onFinish: release)
+        return finish(
+            request, client: client, action: action, response, fault: fault, duplicate: duplicate, statusCode: statusCode, onFinish: release
+        )
     }
 
     /// Authenticates and answers a SOAP call: (response, IRD status code, duplicate rule).
     private func process(_ request: SandboxRequest, read: SOAPReadResult, client: String) async -> (SandboxResponse, Int?, String?) {
         let contentType = request.headers.first(name: "Content-Type")?.lowercased() ?? ""
         guard contentType.hasPrefix("application/soap+xml") else {
-            let text = "Cannot process the message because the content type '\(contentType)' was not the expected type 'application/soap+xml; charset=utf-8'."
+            let text =
+                "Cannot process the message because the content type '\(contentType)' was not the expected type 'application/soap+xml; charset=utf-8'."
             return (.text(.unsupportedMediaType, text, contentType: "text/plain"), nil, nil)
         }
         let call: ParsedCall
         switch read {
         case .notXML:
-            return (.text(.badRequest, "The incoming message could not be parsed: it is not well-formed XML.", contentType: "text/plain"), nil, nil)
+            return (
+                .text(.badRequest, "The incoming message could not be parsed: it is not well-formed XML.", contentType: "text/plain"), nil,
+                nil
+            )
         case .notSOAP12(let reason):
-            return (.text(.badRequest, SOAPResponseWriter.fault(code: "Sender", reason: reason), contentType: Self.soapContentType), nil, nil)
+            return (
+                .text(.badRequest, SOAPResponseWriter.fault(code: "Sender", reason: reason), contentType: Self.soapContentType), nil, nil
+            )
         case .unknownAction(let action):
-            let reason = "The message with Action '\(action ?? "")' cannot be processed at the receiver, due to a ContractFilter mismatch at the EndpointDispatcher."
-            return (.text(.internalServerError, SOAPResponseWriter.fault(code: "Sender", subcode: "ActionNotSupported", reason: reason), contentType: Self.soapContentType), nil, nil)
+            let reason =
+                "The message with Action '\(action ?? "")' cannot be processed at the receiver, due to a ContractFilter mismatch at the EndpointDispatcher."
+            return (
+                .text(
+                    .internalServerError, SOAPResponseWriter.fault(code: "Sender", subcode: "ActionNotSupported", reason: reason),
+                    contentType: Self.soapContentType), nil, nil
+            )
         case .call(let parsed):
             call = parsed
         }
-        func answer(_ messages: [StatusMessage], gatewayId: String? = nil, submissionKey: Int64? = nil, statuses: [ReturnStatus] = []) -> SandboxResponse {
-            let xml = SOAPResponseWriter.result(call.operation, messages: messages, gatewayId: gatewayId, submissionKey: submissionKey, returnStatuses: statuses)
+        func answer(
+            _ messages: [StatusMessage], gatewayId: String? = nil, submissionKey: Int64? = nil, statuses: [ReturnStatus] = []
+        ) -> SandboxResponse {
+            let xml = SOAPResponseWriter.result(
+                call.operation, messages: messages, gatewayId: gatewayId, submissionKey: submissionKey, returnStatuses: statuses)
             return .text(.ok, xml, contentType: Self.soapContentType)
         }
         let success = StatusMessage(statusCode: 0, errorMessage: "")
@@ -234,7 +260,8 @@ public final class SandboxRouter: Sendable {
         guard let object = try? JSONSerialization.jsonObject(with: Data(request.body.readableBytesView)) as? [String: Any],
             let clientID = object["client_id"] as? String
         else {
-            return response(.error(400, "invalid_request", "the body must be JSON {\"client_id\": …, \"tenants\": […], \"expires_in\": seconds?}"))
+            return response(
+                .error(400, "invalid_request", "the body must be JSON {\"client_id\": …, \"tenants\": […], \"expires_in\": seconds?}"))
         }
         let tenants = object["tenants"] as? [String] ?? []
         let lifetime = (object["expires_in"] as? NSNumber).map { Duration.milliseconds(Int64($0.doubleValue * 1000)) }

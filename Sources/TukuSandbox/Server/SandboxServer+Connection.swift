@@ -19,7 +19,8 @@ extension SandboxServer {
                 }
             }
         } catch {
-            logger.debug("listener stopped with an error", metadata: ["sandbox.listener": "\(listener.rawValue)", "error.message": "\(error)"])
+            logger.debug(
+                "listener stopped with an error", metadata: ["sandbox.listener": "\(listener.rawValue)", "error.message": "\(error)"])
         }
     }
 
@@ -43,10 +44,11 @@ extension SandboxServer {
                         peerChecked = true
                         peerSubject = await Self.peerSubject(channel)
                     }
-                    let response = await router.handle(SandboxRequest(
-                        method: request.head.method, uri: request.head.uri, headers: request.head.headers,
-                        body: request.body ?? ByteBuffer(), listener: listener, peerSubject: peerSubject,
-                        remoteAddress: remoteAddress, receivedAt: Date()))
+                    let response = await router.handle(
+                        SandboxRequest(
+                            method: request.head.method, uri: request.head.uri, headers: request.head.headers,
+                            body: request.body ?? ByteBuffer(), listener: listener, peerSubject: peerSubject,
+                            remoteAddress: remoteAddress, receivedAt: Date()))
                     defer { response.onFinish() }
                     if response.resetsConnection {
                         await Self.reset(channel)
@@ -59,7 +61,8 @@ extension SandboxServer {
                     var headers = response.headers
                     headers.replaceOrAdd(name: "Content-Length", value: String(response.body.readableBytes))
                     headers.replaceOrAdd(name: "Connection", value: keepAlive ? "keep-alive" : "close")
-                    try await outbound.write(.head(HTTPResponseHead(version: request.head.version, status: response.status, headers: headers)))
+                    try await outbound.write(
+                        .head(HTTPResponseHead(version: request.head.version, status: response.status, headers: headers)))
                     try await outbound.write(.body(.byteBuffer(response.body)))
                     try await outbound.write(.end(nil))
                     if setBusy(channel, false) || !keepAlive { return }
@@ -67,9 +70,11 @@ extension SandboxServer {
             }
         } catch {
             // Refused handshakes (no or untrusted client certificate, TLS < 1.2) and clients that go away end here.
-            logger.debug("connection ended with an error", metadata: [
-                "sandbox.listener": "\(listener.rawValue)", "error.message": "\(error)",
-            ])
+            logger.debug(
+                "connection ended with an error",
+                metadata: [
+                    "sandbox.listener": "\(listener.rawValue)", "error.message": "\(error)",
+                ])
         }
     }
 

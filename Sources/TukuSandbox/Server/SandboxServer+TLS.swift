@@ -21,12 +21,14 @@ extension SandboxServer {
         do {
             key = try NIOSSLPrivateKey(file: tls.privateKeyPath, format: .pem)
         } catch {
-            throw SandboxError(.invalidCertificate, "the server key \(tls.privateKeyPath) is not an unencrypted PEM private key", underlying: error)
+            throw SandboxError(
+                .invalidCertificate, "the server key \(tls.privateKeyPath) is not an unencrypted PEM private key", underlying: error)
         }
         var mutual = TLSConfiguration.makeServerConfigurationWithMTLS(
             certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(key), trustRoots: .certificates(roots))
         mutual.minimumTLSVersion = .tlsv12
-        var oneWay = TLSConfiguration.makeServerConfiguration(certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(key))
+        var oneWay = TLSConfiguration.makeServerConfiguration(
+            certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(key))
         oneWay.minimumTLSVersion = .tlsv12
         do {
             return (try NIOSSLContext(configuration: mutual), try NIOSSLContext(configuration: oneWay))

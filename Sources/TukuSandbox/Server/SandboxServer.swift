@@ -97,7 +97,10 @@ public final class SandboxServer: Service, Sendable {
             mutual = try await bind(port: configuration.mutualTLSPort, context: contexts.mutual)
             oneWay = try await bind(port: configuration.oneWayTLSPort, context: contexts.oneWay)
         } catch {
-            let failure = SandboxError(.bindFailed, "cannot listen on \(configuration.host) ports \(configuration.mutualTLSPort) and \(configuration.oneWayTLSPort)", underlying: error)
+            let failure = SandboxError(
+                .bindFailed,
+                "cannot listen on \(configuration.host) ports \(configuration.mutualTLSPort) and \(configuration.oneWayTLSPort)",
+                underlying: error)
             resolveListening(.failure(failure))
             throw failure
         }
@@ -105,9 +108,11 @@ public final class SandboxServer: Service, Sendable {
             host: configuration.host, mutualTLSPort: mutual.channel.localAddress?.port ?? 0,
             oneWayTLSPort: oneWay.channel.localAddress?.port ?? 0)
         state.withLock { $0.serverChannels = [mutual.channel, oneWay.channel] }
-        logger.info("sandbox listening", metadata: [
-            "sandbox.mtls_port": "\(addresses.mutualTLSPort)", "sandbox.tls_port": "\(addresses.oneWayTLSPort)",
-        ])
+        logger.info(
+            "sandbox listening",
+            metadata: [
+                "sandbox.mtls_port": "\(addresses.mutualTLSPort)", "sandbox.tls_port": "\(addresses.oneWayTLSPort)",
+            ])
         resolveListening(.success(addresses))
 
         await withGracefulShutdownHandler {
@@ -126,7 +131,9 @@ public final class SandboxServer: Service, Sendable {
         logger.info("sandbox stopped", metadata: ["sandbox.summary": "\(router.currentStatistics.summaryLine)"])
     }
 
-    private func bind(port: Int, context: NIOSSLContext) async throws
+    private func bind(
+        port: Int, context: NIOSSLContext
+    ) async throws
         -> NIOAsyncChannel<NIOAsyncChannel<NIOHTTPServerRequestFull, HTTPServerResponsePart>, Never>
     {
         let maximumBody = configuration.maximumRequestBodySize
