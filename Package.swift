@@ -94,6 +94,26 @@ let package = Package(
             swiftSettings: strictSwift6,
             plugins: ["TukuEmbedPlugin"]
         ),
+        // `tuku sandbox`: our emulation of IRD's gateway (mutual and one-way TLS listeners, OAuth, SOAP filing
+        // endpoints, rate and concurrency limits, fault injection, an arrivals log) for the demo, tests and benchmarks.
+        .target(
+            name: "TukuSandbox",
+            dependencies: [
+                "TukuCore",
+                "TukuIRD",
+                "TukuGateway",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "JWTKit", package: "jwt-kit"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strictSwift6
+        ),
         // The thin executable: argument parsing, configuration, the ServiceGroup.
         .executableTarget(
             name: "tuku",
@@ -104,6 +124,7 @@ let package = Package(
                 "TukuIRD",
                 "TukuGateway",
                 "TukuFiling",
+                "TukuSandbox",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -176,6 +197,24 @@ let package = Package(
                 "TukuTestSupport",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSwift6
+        ),
+        .testTarget(
+            name: "TukuSandboxTests",
+            dependencies: [
+                "TukuCore",
+                "TukuIRD",
+                "TukuGateway",
+                "TukuFiling",
+                "TukuPostgres",
+                "TukuSandbox",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strictSwift6
         ),

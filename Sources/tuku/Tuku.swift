@@ -19,6 +19,7 @@ struct Tuku: AsyncParsableCommand {
             DecodeCommand.self,
             AuthCommand.self,
             BenchCommand.self,
+            SandboxCommand.self,
         ]
     )
 }

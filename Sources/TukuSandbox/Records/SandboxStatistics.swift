@@ -1,0 +1,41 @@
+/// Counters over everything the sandbox answered, served at `GET /sandbox/stats` and printed on shutdown.
+public struct SandboxStatistics: Sendable, Hashable, Codable {
+    /// Requests received, all routes.
+    public var calls = 0
+    /// Requests by action (SOAP operation, or `<METHOD> <path>`).
+    public var callsByAction: [String: Int] = [:]
+    /// Requests by HTTP status answered (`"0"` for connections closed without an answer).
+    public var callsByStatus: [String: Int] = [:]
+    /// IRD status codes in the answers, by code.
+    public var statusCodes: [String: Int] = [:]
+    /// Injected faults and limit refusals, by name.
+    public var faults: [String: Int] = [:]
+    /// Returns stored (originals and amendments).
+    public var filingsStored = 0
+    /// Returns accepted although the employer had already filed for the same payday (only with the `accept`
+    /// duplicate policy); a client that never double-files keeps this at 0.
+    public var duplicateFilings = 0
+    /// File calls refused as duplicates (codes 107 and 160).
+    public var duplicatesRefused = 0
+
+    /// Empty counters.
+    public init() {}
+
+    mutating func record(_ arrival: Arrival) {
+        calls += 1
+        callsByAction[arrival.action, default: 0] += 1
+        callsByStatus[String(arrival.status), default: 0] += 1
+        if let code = arrival.statusCode { statusCodes[String(code), default: 0] += 1 }
+        if let fault = arrival.fault { faults[fault, default: 0] += 1 }
+        switch arrival.duplicate {
+        case "accepted-again"?: duplicateFilings += 1
+        case "identical-within-hour"?, "existing-return"?: duplicatesRefused += 1
+        default: break
+        }
+    }
+
+    /// One line for the shutdown summary, e.g. `calls=120 filings=40 duplicate_filings=0 duplicates_refused=3`.
+    public var summaryLine: String {
+        "calls=\(calls) filings=\(filingsStored) duplicate_filings=\(duplicateFilings) duplicates_refused=\(duplicatesRefused)"
+    }
+}

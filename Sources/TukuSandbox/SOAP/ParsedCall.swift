@@ -1,0 +1,21 @@
+import TukuGateway
+
+/// A SOAP call the sandbox understood well enough to answer in the operation's response shape.
+public struct ParsedCall: Sendable {
+    /// What the body asks for, or why it cannot be processed.
+    public enum Content: Sendable {
+        /// The body failed structural or business checks: answer with these status messages.
+        case refused([StatusMessage])
+        /// An EI return to file.
+        case file(FileRequest)
+        /// An EI status query.
+        case status(StatusQuery)
+        /// An Employment service call that passed its checks.
+        case employment
+    }
+
+    /// The operation named by `wsa:Action`.
+    public var operation: GatewayOperation
+    /// What the body asks for.
+    public var content: Content
+}

@@ -1,0 +1,268 @@
+import Crypto
+import Foundation
+import FoundationXML
+import TukuGateway
+import TukuIRD
+
+/// Reads a SOAP 1.2 request the way IRD's gateway checks it: well-formed XML, the SOAP 1.2 envelope, the
+/// `wsa:Action` against the service's operations, the body's wrapper elements, then the checks of the payload that
+/// need no stored state (IRD numbers, dates, line items).
+///
+/// Elements are matched by namespace URI and local name, never by prefix; attributes by name.
+public enum SOAPRequestReader {
+    /// EI amend reasons (`rc:AmendReasonType`).
+    static let amendReasons: Set<String> = ["KEY", "MATH", "OTHER", "TRNSPO"]
+    /// Identifier types IRD accepts in `cmn:identifier/@IdentifierValueType`.
+    static let identifierTypes: Set<String> = ["IRD", "ACCIRD", "ACC"]
+    /// Account types the payday-filing services accept.
+    static let accountTypes: Set<String> = ["EMP", "PSO"]
+
+    /// Reads `body` sent to a service offering `operations`.
+    public static func read(_ body: Data, operations: [GatewayOperation]) -> SOAPReadResult {
+        let checker = XMLParser(data: body)
+        checker.shouldResolveExternalEntities = false
+        guard !body.isEmpty, checker.parse(), checker.parserError == nil,
+            let document = try? XMLDocument(data: body, options: [.nodeLoadExternalEntitiesNever])
+        else {
+            return .notXML
+        }
+        // Elements point into the document's libxml2 tree: keep the document alive while reading them.
+        return withExtendedLifetime(document) { () -> SOAPReadResult in
+            guard let root = document.rootElement(), root.matches(IRDNamespace.soapEnvelope, "Envelope") else {
+                return .notSOAP12(reason: "the root element is not a SOAP 1.2 Envelope")
+            }
+            guard let soapBody = root.element(IRDNamespace.soapEnvelope, "Body") else {
+                return .notSOAP12(reason: "the SOAP envelope has no Body")
+            }
+            let action = root.element(IRDNamespace.soapEnvelope, "Header")?
+                .element(IRDNamespace.addressing, "Action")?.stringValue?
+                .trimmingCharacters(in: .whitespacesAndNewlines)
+            guard let action, let operation = operations.first(where: { $0.action == action }) else {
+                return .unknownAction(action)
+            }
+            return .call(ParsedCall(operation: operation, content: content(of: soapBody, operation: operation)))
+        }
+    }
+
+    // MARK: Body structure
+
+    private static func content(of soapBody: XMLElement, operation: GatewayOperation) -> ParsedCall.Content {
+        let service = operation.serviceNamespace
+        let payload = operation.payloadElement
+        guard let operationElement = soapBody.element(service, operation.name),
+            let message = operationElement.element(service, operation.requestMessageElement),
+            let wrapper = message.element(operation.requestWrapperNamespace, operation.requestWrapperElement),
+            let request = wrapper.element(payload.namespace, payload.localName)
+        else {
+            return .refused([
+                StatusMessage(
+                    statusCode: 20, errorMessage: "Unrecognised XML request",
+                    errorDescription:
+                        "expected Body/\(operation.name)/\(operation.requestMessageElement)/\(operation.requestWrapperElement)/\(payload.localName) in the WSDL's namespaces"
+                )
+            ])
+        }
+        switch operation {
+        case .fileReturn: return file(request)
+        case .retrieveReturnStatus: return status(request)
+        default: return employment(request)
+        }
+    }
+
+    // MARK: Shared header
+
+    private struct Header {
+        var employer: String
+    }
+
+    /// Checks `cmn:identifier` and `cmn:accountType` under `parent`; problems are appended.
+    private static func header(in parent: XMLElement, problems: inout [StatusMessage]) -> Header? {
+        let common = IRDNamespace.common
+        guard let identifier = parent.element(common, "identifier"),
+            let value = identifier.stringValue?.trimmingCharacters(in: .whitespacesAndNewlines), !value.isEmpty
+        else {
+            problems.append(schemaProblem("cmn:identifier is missing"))
+            return nil
+        }
+        let type = identifier.plainAttribute("IdentifierValueType") ?? ""
+        guard identifierTypes.contains(type) else {
+            problems.append(
+                StatusMessage(
+                    statusCode: 4, errorMessage: "Unauthorised delegation",
+                    errorDescription: "IdentifierValueType must be IRD, ACCIRD or ACC"))
+            return nil
+        }
+        // ACC identifiers carry the IRD number followed by the account suffix, e.g. 131065914EMP002.
+        let digits = type == "ACC" ? String(value.prefix(9)) : value
+        guard isValidIRDNumber(digits, allowUnknown: false) else {
+            problems.append(
+                StatusMessage(
+                    statusCode: 22, errorMessage: "Invalid payload IRD number",
+                    errorDescription: "the identifier fails IRD's modulus-11 check"))
+            return nil
+        }
+        guard let accountType = parent.text(common, "accountType"), accountTypes.contains(accountType) else {
+            problems.append(
+                StatusMessage(
+                    statusCode: 7, errorMessage: "Account type not supported",
+                    errorDescription: "accountType must be EMP or PSO for payday filing"))
+            return nil
+        }
+        return Header(employer: digits)
+    }
+
+    // MARK: File
+
+    private static func file(_ request: XMLElement) -> ParsedCall.Content {
+        let rc = IRDNamespace.returnCommon
+        let ei = IRDNamespace.returnEI
+        var problems: [StatusMessage] = []
+        guard let fileHeader = request.element(rc, "fileHeader"), let fileBody = request.element(rc, "fileBody"),
+            let formFields = fileBody.element(rc, "formFields")
+        else {
+            return .refused([schemaProblem("fileRequest needs rc:fileHeader and rc:fileBody/rc:formFields")])
+        }
+        let header = header(in: fileHeader, problems: &problems)
+        let periodEnd = date(fileHeader.text(rc, "periodEndDate"), "rc:periodEndDate", problems: &problems)
+        if fileHeader.text(rc, "majorFormType") != "EI2" {
+            problems.append(schemaProblem("rc:majorFormType must be EI2 for EI v2 returns"))
+        }
+        let standard = fileBody.element(rc, "standardFields")
+        let isNil = standard?.text(rc, "isNilReturn") == "true"
+        let amendment = standard?.element(rc, "amendmentRequest")
+        let isAmended = amendment?.text(rc, "isAmended") == "true"
+        let payDay = date(formFields.text(ei, "payDayDate"), "ei:payDayDate", problems: &problems)
+        let submissionKeyText = formFields.text(ei, "submissionKey")
+        let submissionKey = submissionKeyText.flatMap { Int64($0) }
+        if submissionKeyText != nil, submissionKey == nil {
+            problems.append(schemaProblem("ei:submissionKey must be an integer"))
+        }
+        if formFields.text(ei, "isReverseReplace") == "true", !isAmended {
+            problems.append(StatusMessage(statusCode: 132, errorMessage: "Reverse/replace can only be used for an amendment"))
+        }
+        if isAmended, !amendReasons.contains(amendment?.text(rc, "amendReason") ?? "") {
+            problems.append(StatusMessage(statusCode: 109, errorMessage: "Invalid Amend Reason"))
+        }
+        if let pi = formFields.text(ei, "piIrdNumber"), !isValidIRDNumber(pi, allowUnknown: false) {
+            problems.append(
+                StatusMessage(
+                    statusCode: 22, errorMessage: "Invalid payload IRD number",
+                    errorDescription: "piIrdNumber fails IRD's modulus-11 check"))
+        }
+        if let periodEnd, let payDay {
+            if periodEnd != periodEnd.lastDayOfMonth {
+                problems.append(
+                    StatusMessage(
+                        statusCode: 104, errorMessage: "Invalid filing period",
+                        errorDescription: "periodEndDate must be the last day of a month"))
+            }
+            if !payDay.isInSameMonth(as: periodEnd) {
+                problems.append(StatusMessage(statusCode: 161, errorMessage: "Payday date not in filing period"))
+            }
+        }
+        let employees = formFields.element(ei, "employeeFields")?.elements(ei, "employee") ?? []
+        if employees.isEmpty, !isNil {
+            problems.append(StatusMessage(statusCode: 136, errorMessage: "Nil return not indicated despite missing line items"))
+        }
+        var referenceIds: Set<String> = []
+        var lineProblems: Set<Int> = []
+        for (index, employee) in employees.enumerated() {
+            let line = index + 1
+            if let reference = employee.text(ei, "referenceId"), !reference.isEmpty {
+                if !referenceIds.insert(reference).inserted, lineProblems.insert(131).inserted {
+                    problems.append(
+                        StatusMessage(
+                            statusCode: 131, errorMessage: "Duplicate line items",
+                            errorDescription: "referenceId \(reference) appears more than once"))
+                }
+            } else if lineProblems.insert(137).inserted {
+                problems.append(StatusMessage(statusCode: 137, errorMessage: "ReferenceId is required for all line items"))
+            }
+            if !isValidIRDNumber(employee.text(ei, "irdNumber") ?? "", allowUnknown: true) {
+                problems.append(
+                    StatusMessage(
+                        statusCode: 134, errorMessage: "Invalid employee IRD number",
+                        errorDescription: "line \(line): the IRD number fails IRD's modulus-11 check"))
+            }
+            if let start = try? CalendarDate(employee.text(ei, "payPeriodStartDate") ?? ""),
+                let end = try? CalendarDate(employee.text(ei, "payPeriodEndDate") ?? ""), end < start
+            {
+                problems.append(
+                    StatusMessage(
+                        statusCode: 163, errorMessage: "Pay period end date before pay period start",
+                        errorDescription: "line \(line)"))
+            }
+        }
+        guard problems.isEmpty, let header, let periodEnd, let payDay else {
+            return .refused(Array(problems.prefix(200)))
+        }
+        let canonical = request.xmlString
+        let hash = SHA256.hash(data: Data(canonical.utf8)).map { String(format: "%02x", $0) }.joined()
+        return .file(
+            FileRequest(
+                employer: header.employer, periodEndDate: periodEnd, payDayDate: payDay, isAmended: isAmended,
+                submissionKey: submissionKey, payloadHash: hash, lineCount: employees.count))
+    }
+
+    // MARK: RetrieveStatus
+
+    private static func status(_ request: XMLElement) -> ParsedCall.Content {
+        let rc = IRDNamespace.returnCommon
+        let ei = IRDNamespace.returnEI
+        var problems: [StatusMessage] = []
+        let header = header(in: request, problems: &problems)
+        let periodEnd = date(request.text(rc, "periodEndDate"), "rc:periodEndDate", problems: &problems)
+        let payDayText = request.text(ei, "payDayDate")
+        let payDay = payDayText.flatMap { date($0, "ei:payDayDate", problems: &problems) }
+        let keyText = request.text(ei, "submissionKey") ?? request.text(rc, "submissionKey")
+        let key = keyText.flatMap { Int64($0) }
+        if keyText != nil, key == nil { problems.append(schemaProblem("submissionKey must be an integer")) }
+        guard problems.isEmpty, let header, let periodEnd else { return .refused(problems) }
+        return .status(StatusQuery(employer: header.employer, periodEndDate: periodEnd, payDayDate: payDay, submissionKey: key))
+    }
+
+    // MARK: Employment service
+
+    private static func employment(_ request: XMLElement) -> ParsedCall.Content {
+        let employment = IRDNamespace.employment
+        var problems: [StatusMessage] = []
+        guard let header = request.element(employment, "header") else {
+            return .refused([schemaProblem("the request needs a header")])
+        }
+        _ = self.header(in: header, problems: &problems)
+        for irdNumber in request.descendants(employment, "employeeIRD") {
+            let text = irdNumber.stringValue?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
+            if !isValidIRDNumber(text, allowUnknown: true) {
+                problems.append(
+                    StatusMessage(
+                        statusCode: 121, errorMessage: "The provided employee IRD number is not valid"))
+            }
+        }
+        return problems.isEmpty ? .employment : .refused(problems)
+    }
+
+    // MARK: Helpers
+
+    /// Whether `text` is 8 or 9 digits passing IRD's range and modulus-11 check (or all zeros, where allowed).
+    static func isValidIRDNumber(_ text: String, allowUnknown: Bool) -> Bool {
+        guard (8...9).contains(text.count), text.allSatisfy({ $0.isASCII && $0.isNumber }) else { return false }
+        guard let number = try? IRDNumber(text) else { return false }
+        return allowUnknown || !number.isUnknown
+    }
+
+    private static func date(_ text: String?, _ name: String, problems: inout [StatusMessage]) -> CalendarDate? {
+        guard let text else {
+            problems.append(schemaProblem("\(name) is missing"))
+            return nil
+        }
+        guard let date = try? CalendarDate(text) else {
+            problems.append(schemaProblem("\(name) is not a date (YYYY-MM-DD)"))
+            return nil
+        }
+        return date
+    }
+
+    private static func schemaProblem(_ description: String) -> StatusMessage {
+        StatusMessage(statusCode: 21, errorMessage: "XML request failed validation", errorDescription: description)
+    }
+}

@@ -1,0 +1,126 @@
+import ArgumentParser
+import Foundation
+import Logging
+import ServiceLifecycle
+import TukuSandbox
+
+struct SandboxCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sandbox",
+        abstract: "Run Tuku's emulation of IRD's gateway (mutual and one-way TLS, OAuth, SOAP filing, limits, faults).",
+        discussion: """
+            Prints `listening mtls=HOST:PORT tls=HOST:PORT` on standard output once both listeners are bound, and a \
+            `stopped calls=… filings=… duplicate_filings=… duplicates_refused=…` line on SIGTERM/SIGINT.
+            Routes: POST /gateway/gws/returns/ and /gateway/gws/employment/v2/ (also /gateway2/…), \
+            GET /oauth/authorize, POST /oauth/token, POST /sandbox/grant, GET /sandbox/stats.
+            Faults: 429, 503, 504-after-store, reset, slow, malformed, html.
+            """
+    )
+
+    @Option(help: "Host to bind.") var host = "127.0.0.1"
+    @Option(name: .customLong("mtls-port"), help: "Mutual-TLS port (0 = ephemeral).") var mutualTLSPort = 4046
+    @Option(name: .customLong("tls-port"), help: "One-way TLS port (0 = ephemeral).") var oneWayTLSPort = 4043
+    @Option(help: "Server certificate chain PEM.") var cert: String
+    @Option(help: "Server private key PEM (unencrypted).") var key: String
+    @Option(help: "CA PEM whose client certificates the mutual-TLS listener accepts.") var ca: String
+
+    @Option(name: .customLong("client"), help: ArgumentHelp("An OAuth client as ID:SECRET (repeatable).", valueName: "id:secret"))
+    var clients: [String] = []
+    @Option(name: .customLong("clients"), help: "JSON file: [{\"client_id\", \"client_secret\", \"redirect_uris\"?}].")
+    var clientsFile: String?
+    @Option(name: .customLong("access-token-ttl"), help: "Access token lifetime in seconds.") var accessTokenTTL: Double = 28800
+    @Option(name: .customLong("refresh-token-ttl"), help: "Refresh token lifetime in seconds.") var refreshTokenTTL: Double = 31_536_000
+    @Option(name: .customLong("m2m-cert"), help: "A registered M2M JWT signing certificate PEM (repeatable).")
+    var m2mCertificates: [String] = []
+
+    @Option(help: "Requests per second per client (0 = unlimited).") var rate: Double = 0
+    @Option(name: .customLong("max-concurrency"), help: "Calls in flight per client (0 = unlimited).") var maximumConcurrency = 0
+
+    @Option(help: "Fault rates, e.g. 429:0.05,503:0.05,504-after-store:0.05,reset:0.02,slow:0.01,malformed:0.01,html:0.01.")
+    var faults: String?
+    @Option(name: .customLong("fault-script"), help: "File with one fault per line (ok = none) for successive SOAP calls.")
+    var faultScript: String?
+    @Option(help: "Seed of the fault generator.") var seed: UInt64 = 1
+    @Option(name: .customLong("slow-delay"), help: "Seconds the slow fault holds an answer back.") var slowDelay: Double = 75
+    @Option(name: .customLong("fault-retry-after"), help: "Retry-After seconds of injected 429 and 503 answers.") var faultRetryAfter:
+        Double = 1
+
+    @Option(help: "A second original return for a filed payday: reject (code 107) or accept (counted as a duplicate filing).")
+    var duplicates: String = DuplicatePolicy.reject.rawValue
+    @Option(name: .customLong("processing-delay"), help: "Seconds a stored return shows as Submitted before Ontime-processed.")
+    var processingDelay: Double = 5
+    @Option(help: "Append one JSON line per request to this file.") var arrivals: String?
+    @Option(name: .customLong("shutdown-grace"), help: "Seconds requests in flight may take to finish after SIGTERM.")
+    var shutdownGrace: Double = 5
+    @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
+    var logLevel: Logger.Level = .notice
+
+    func validate() throws {
+        guard rate >= 0, maximumConcurrency >= 0 else { throw ValidationError("--rate and --max-concurrency must not be negative") }
+        guard accessTokenTTL > 0, refreshTokenTTL > 0, slowDelay >= 0, faultRetryAfter >= 0, processingDelay >= 0, shutdownGrace >= 0 else {
+            throw ValidationError("durations must not be negative (token lifetimes must be positive)")
+        }
+        guard DuplicatePolicy(rawValue: duplicates) != nil else { throw ValidationError("--duplicates must be reject or accept") }
+        guard !clients.isEmpty || clientsFile != nil else {
+            throw ValidationError("register at least one OAuth client: --client ID:SECRET or --clients FILE")
+        }
+    }
+
+    func run() async throws {
+        LogSetup.bootstrap(level: logLevel)
+        let logger = Logger(label: "tuku.sandbox")
+        var registered = try clients.map { option in try RegisteredClient(option: option) }
+        if let clientsFile { registered += try RegisteredClient.load(path: clientsFile) }
+
+        var configuration = SandboxServer.Configuration(
+            tls: .init(certificatePath: cert, privateKeyPath: key, clientCAPath: ca),
+            oauth: .init(
+                clients: registered, accessTokenLifetime: Self.duration(accessTokenTTL),
+                refreshTokenLifetime: Self.duration(refreshTokenTTL)))
+        configuration.host = host
+        configuration.mutualTLSPort = mutualTLSPort
+        configuration.oneWayTLSPort = oneWayTLSPort
+        configuration.m2mCertificatePaths = m2mCertificates
+        configuration.limits = .init(rate: rate > 0 ? rate : nil, maximumConcurrency: maximumConcurrency > 0 ? maximumConcurrency : nil)
+        var plan = FaultPlan(seed: seed)
+        if let faults { plan.rates = try FaultPlan.parseRates(faults) }
+        if let faultScript {
+            guard let text = try? String(contentsOfFile: faultScript, encoding: .utf8) else {
+                throw ValidationError("cannot read the fault script \(faultScript)")
+            }
+            plan.script = try FaultPlan.parseScript(text)
+        }
+        configuration.faults = plan
+        configuration.slowDelay = Self.duration(slowDelay)
+        configuration.faultRetryAfter = Self.duration(faultRetryAfter)
+        configuration.filings = .init(
+            duplicatePolicy: DuplicatePolicy(rawValue: duplicates) ?? .reject, processingDelay: Self.duration(processingDelay))
+        configuration.arrivalsPath = arrivals
+        configuration.shutdownGracePeriod = Self.duration(shutdownGrace)
+
+        let server = try await SandboxServer(configuration: configuration, logger: logger)
+        let group = ServiceGroup(
+            configuration: .init(
+                services: [.init(service: server)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await group.run() }
+            tasks.addTask {
+                // Announce the ports once both listeners are bound; a failed bind surfaces through group.run().
+                if let addresses = try? await server.addresses() {
+                    Self.writeLine(addresses.description)
+                }
+            }
+            try await tasks.waitForAll()
+        }
+        Self.writeLine("stopped \(server.router.currentStatistics.summaryLine)")
+    }
+
+    /// Writes a line to standard output at once (a pipe would otherwise hold it in a block buffer).
+    private static func writeLine(_ line: String) {
+        FileHandle.standardOutput.write(Data((line + "\n").utf8))
+    }
+
+    private static func duration(_ seconds: Double) -> Duration {
+        .nanoseconds(Int64((seconds * 1e9).rounded()))
+    }
+}

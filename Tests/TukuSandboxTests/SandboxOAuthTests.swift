@@ -1,0 +1,104 @@
+import AsyncHTTPClient
+import Foundation
+import NIOSSL
+import Testing
+import TukuCore
+import TukuFiling
+import TukuGateway
+import TukuPostgres
+import TukuSandbox
+
+@Suite("Sandbox: OAuth and M2M")
+struct SandboxOAuthTests {
+    /// Follows `GET /oauth/authorize` by hand and returns the code from the redirect.
+    private func authorize(_ sandbox: Sandbox) async throws -> String {
+        var tls = TLSConfiguration.makeClientConfiguration()
+        tls.trustRoots = .file(sandbox.certificates.path("ca.pem"))
+        let client = HTTPClient(configuration: .init(tlsConfiguration: tls, redirectConfiguration: .disallow))
+        do {
+            let url =
+                "https://127.0.0.1:\(sandbox.addresses.oneWayTLSPort)/oauth/authorize?response_type=code&client_id=\(Sandbox.clientID)"
+                + "&redirect_uri=\(Sandbox.redirectURI.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!)&scope=MYIR.Services&state=xyz"
+            let response = try await client.execute(HTTPClientRequest(url: url), timeout: .seconds(10))
+            try await client.shutdown()
+            #expect(response.status == .found)
+            let location = try #require(response.headers.first(name: "Location"))
+            #expect(location.hasPrefix(Sandbox.redirectURI + "?code="))
+            #expect(location.hasSuffix("&state=xyz"))
+            let components = try #require(URLComponents(string: location))
+            return try #require(components.queryItems?.first { $0.name == "code" }?.value)
+        } catch {
+            try? await client.shutdown()
+            throw error
+        }
+    }
+
+    @Test("authorization code, then refresh rotates the refresh token; reusing a spent one revokes the whole family")
+    func rotationAndFamilyRevocation() async throws {
+        try await Sandbox.run { sandbox in
+            let tokens = OAuthTokenClient(
+                tokenURL: "https://127.0.0.1:\(sandbox.addresses.oneWayTLSPort)/oauth/token", clientID: Sandbox.clientID,
+                clientSecret: Secret(Sandbox.clientSecret), transport: sandbox.oneWayTLS, logger: Sandbox.quietLogger)
+            let code = try await authorize(sandbox)
+            let first = try await tokens.exchange(code: Secret(code), redirectURI: Sandbox.redirectURI)
+            #expect(first.expiresAt.timeIntervalSinceNow > 8 * 3600 - 60)
+            // The code is single use.
+            await #expect(throws: TokenError.self) { _ = try await tokens.exchange(code: Secret(code), redirectURI: Sandbox.redirectURI) }
+
+            let file = try sandbox.envelope("ird.ei.status", "by-payday")
+            #expect(try await sandbox.result(file, token: first.accessToken.value).isSuccess)
+
+            let firstRefresh = try #require(first.refreshToken)
+            let second = try await tokens.refresh(firstRefresh)
+            let secondRefresh = try #require(second.refreshToken)
+            #expect(secondRefresh != firstRefresh)
+            #expect(second.accessToken != first.accessToken)
+            #expect(try await sandbox.result(file, token: second.accessToken.value).isSuccess)
+
+            // Reuse of the spent refresh token: refused, and the family (every access and refresh token) is revoked.
+            await #expect(throws: TokenError.self) { _ = try await tokens.refresh(firstRefresh) }
+            #expect(try await sandbox.result(file, token: second.accessToken.value).firstError?.statusCode == 1)
+            #expect(try await sandbox.result(file, token: first.accessToken.value).firstError?.statusCode == 1)
+            await #expect(throws: TokenError.self) { _ = try await tokens.refresh(secondRefresh) }
+
+            // Other families are untouched.
+            #expect(try await sandbox.result(file, token: sandbox.grant().access).isSuccess)
+
+            let wrongSecret = OAuthTokenClient(
+                tokenURL: tokens.tokenURL, clientID: Sandbox.clientID, clientSecret: Secret("wrong"),
+                transport: sandbox.oneWayTLS, logger: Sandbox.quietLogger)
+            await #expect(throws: TokenError.self) { _ = try await wrongSecret.refresh(Secret("anything")) }
+        }
+    }
+
+    @Test("an M2M JWT signed with a registered certificate is accepted without Bearer; others are code 1")
+    func m2mTokens() async throws {
+        let certificates = try TestCertificates.shared.get()
+        try await Sandbox.run({ $0.m2mCertificatePaths = [certificates.path("jwt-rsa.pem")] }) { sandbox in
+            let registered = try await M2MTokenSigner(
+                signingKeyPath: certificates.path("jwt-rsa.key"), signingCertificatePath: certificates.path("jwt-rsa.pem"),
+                configuration: .init(issuer: "tuku.test"))
+            let unregistered = try await M2MTokenSigner(
+                signingKeyPath: certificates.path("jwt-ec.key"), signingCertificatePath: certificates.path("jwt-ec.pem"),
+                configuration: .init(issuer: "tuku.test"))
+            let envelope = try sandbox.envelope("ird.ei.status", "by-payday")
+            func statusCode(_ authorization: String, listener: SandboxListener = .mutualTLS) async throws -> Int? {
+                let response = try await sandbox.send(envelope, authorization: authorization, listener: listener)
+                guard case .result(let result) = try GatewayResponseParser.parse(Data(response.bodyBytes)).content else { return nil }
+                return result.firstError?.statusCode ?? 0
+            }
+            #expect(try await statusCode(registered.authorizationHeaderValue()) == 0)
+            #expect(try await statusCode(unregistered.authorizationHeaderValue()) == 1)
+            // Exactly 8 hours is the longest lifetime IRD allows.
+            let eightHours = try await M2MTokenSigner(
+                signingKeyPath: certificates.path("jwt-rsa.key"), signingCertificatePath: certificates.path("jwt-rsa.pem"),
+                configuration: .init(issuer: "tuku.test", lifetime: .seconds(8 * 3600)))
+            #expect(try await statusCode(eightHours.authorizationHeaderValue()) == 0)
+            let token = try await registered.authorizationHeaderValue()
+            let tampered = String(token.dropLast(4)) + (token.hasSuffix("AAAA") ? "BBBB" : "AAAA")
+            #expect(try await statusCode(tampered) == 1)
+            // M2M is for the mutual-TLS endpoint only.
+            #expect(try await statusCode(token, listener: .oneWayTLS) == 1)
+        }
+    }
+}
