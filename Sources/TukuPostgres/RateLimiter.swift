@@ -14,6 +14,8 @@ public struct RateLimiter: Sendable {
     private let logger: Logger
     /// How long to wait before asking again when the fleet is at its in-flight cap. Defaults to 50 ms.
     public var inFlightPollInterval: Duration = .milliseconds(50)
+    /// How long before its slot a caller checks for a fleet-wide cool-down. Defaults to 15 ms.
+    public var confirmAhead: Duration = .milliseconds(15)
 
     public init(client: PostgresClient, logger: Logger) {
         self.client = client
@@ -38,10 +40,16 @@ public struct RateLimiter: Sendable {
                     try await Task.sleep(for: self.inFlightPollInterval)
                     continue
                 }
-                if wait > 0 { try await Task.sleep(for: .microseconds(Int64((wait * 1_000_000).rounded(.up)))) }
-                // A cool-down set while we slept (another worker was throttled) stops us too: reserve again.
-                let cooldown = wait > 0 ? try await self.scalar("SELECT tuku.cooldown_remaining(\(key))") : 0
-                if cooldown <= 0 { return Grant(slot: slot, waited: ContinuousClock.now - started) }
+                let sendAt = ContinuousClock.now + .microseconds(Int64((wait * 1_000_000).rounded(.up)))
+                guard wait > 0 else { return Grant(slot: slot, waited: ContinuousClock.now - started) }
+                // A cool-down set while we slept (another worker was throttled) stops us too: check shortly before
+                // the slot, then wait out the rest by the local clock, so the check's latency does not shift the send.
+                try await Task.sleep(until: sendAt - self.confirmAhead, clock: .continuous)
+                let cooldown = try await self.scalar("SELECT tuku.cooldown_remaining(\(key))")
+                if cooldown <= 0 {
+                    try await Task.sleep(until: sendAt, clock: .continuous)
+                    return Grant(slot: slot, waited: ContinuousClock.now - started)
+                }
                 self.logger.debug("Cool-down began while waiting for a slot; reserving again", metadata: ["rate_limit.key": "\(key)"])
             }
         } catch {

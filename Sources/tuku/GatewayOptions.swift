@@ -130,7 +130,8 @@ struct GatewayOptions: ParsableArguments {
             transport,
             IRDFilingHandler.Dependencies(
                 endpoint: endpoint, transport: transport, tokens: tokens, refresher: refresher,
-                envelopes: SOAPEnvelopeBuilder(configuration: self.envelopeConfiguration()))
+                envelopes: SOAPEnvelopeBuilder(configuration: self.envelopeConfiguration()),
+                limiter: RateLimiter(client: client, logger: logger))
         )
     }
 }
