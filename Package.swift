@@ -219,6 +219,17 @@ let package = Package(
             swiftSettings: strictSwift6
         ),
         .testTarget(
+            name: "TukuFleetTests",
+            dependencies: [
+                "TukuCore",
+                "TukuPostgres",
+                "TukuTestSupport",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSwift6
+        ),
+        .testTarget(
             name: "TukuIntegrationTests",
             dependencies: [
                 "TukuCore",

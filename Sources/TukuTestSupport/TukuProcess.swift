@@ -20,12 +20,13 @@ public final class TukuProcess: @unchecked Sendable {  // Process is not Sendabl
     }
 
     /// Starts `tuku ARGUMENTS` with `TUKU_DATABASE_URL` set; output goes to a temporary log file.
-    public init(_ arguments: [String], databaseURL: String) throws {
+    public init(_ arguments: [String], databaseURL: String, environment extra: [String: String] = [:]) throws {
         self.process = Process()
         self.process.executableURL = try Self.executableURL()
         self.process.arguments = arguments
         var environment = ProcessInfo.processInfo.environment
         environment["TUKU_DATABASE_URL"] = databaseURL
+        environment.merge(extra) { _, new in new }
         self.process.environment = environment
         self.logURL = FileManager.default.temporaryDirectory.appendingPathComponent("tuku-test-\(UUID().uuidString).log")
         _ = FileManager.default.createFile(atPath: self.logURL.path, contents: nil)

@@ -44,6 +44,9 @@ struct GatewayOptions: ParsableArguments {
     )
     var clientID: String?
 
+    @Option(name: .customLong("gateway-timeout"), help: "Per-call timeout in seconds for every gateway kind, instead of each kind's own (jobs/<kind>/kind.json).")
+    var timeoutSeconds: Double?
+
     @Option(name: .customLong("software-provider"), help: "softwareProviderData/softwareProvider sent to IRD ($TUKU_SOFTWARE_PROVIDER).")
     var softwareProvider: String?
 

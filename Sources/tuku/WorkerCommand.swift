@@ -65,7 +65,10 @@ struct WorkerCommand: AsyncParsableCommand {
         configuration.workerLostAfter = .seconds(self.leaseSeconds * 2)
         configuration.shutdownGracePeriod = .seconds(self.shutdownGraceSeconds)
         configuration.version = Tuku.version
-        let definitions = try KindDefinition.bundled()
+        var definitions = try KindDefinition.bundled()
+        if let timeout = self.gateway.timeoutSeconds {
+            for kind in definitions.keys where definitions[kind]?.gatewayOperation != nil { definitions[kind]?.timeoutSeconds = timeout }
+        }
         let filing = try self.gateway.filingDependencies(client: client, logger: logger)
         let handlers = try StandardHandlers.registry(definitions: definitions, filing: filing?.1)
         configuration.kinds = .handling(handlers.kinds, known: Array(definitions.keys))

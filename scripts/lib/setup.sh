@@ -8,6 +8,7 @@ tuku_ensure_tools() {
   ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql postgresql-contrib)
   command -v psql >/dev/null 2>&1 || missing+=(postgresql-client)
   command -v openssl >/dev/null 2>&1 || missing+=(openssl)
+  command -v curl >/dev/null 2>&1 || missing+=(curl ca-certificates)
   command -v xmllint >/dev/null 2>&1 || missing+=(libxml2-utils)
   [ -e /usr/lib/x86_64-linux-gnu/libxml2.so ] || [ -e /usr/lib/aarch64-linux-gnu/libxml2.so ] || missing+=(libxml2-dev)
   command -v python3 >/dev/null 2>&1 || missing+=(python3)
