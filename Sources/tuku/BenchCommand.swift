@@ -4,6 +4,6 @@ struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Measure Tuku on this machine and print figures.",
-        subcommands: [QueueBenchCommand.self]
+        subcommands: [QueueBenchCommand.self, GatewayBenchCommand.self]
     )
 }

@@ -297,13 +297,14 @@ struct QueueBench: Sendable {
 final class BenchWorker: @unchecked Sendable {  // Process is not Sendable; each instance is driven by one task.
     private let process = Process()
 
-    init(url: String, arguments: [String]) throws {
+    init(url: String, arguments: [String], command: String = "worker", environment extra: [String: String] = [:], output: FileHandle? = nil) throws {
         self.process.executableURL = URL(fileURLWithPath: try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
-        self.process.arguments = ["worker"] + arguments
+        self.process.arguments = [command] + arguments
         var environment = ProcessInfo.processInfo.environment
         environment["TUKU_DATABASE_URL"] = url
+        environment.merge(extra) { _, new in new }
         self.process.environment = environment
-        self.process.standardOutput = FileHandle.nullDevice
+        self.process.standardOutput = output ?? FileHandle.nullDevice
         try self.process.run()
     }
 
