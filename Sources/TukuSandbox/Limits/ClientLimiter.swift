@@ -76,7 +76,10 @@ public final class ClientLimiter: Sendable {
                 if state.admitted.count - state.head >= windowCount {
                     return .rateExceeded(retryAfter: state.admitted[state.head] + window - now)
                 }
-                state.admitted.append(now)
+                // Requests are admitted by arrival time, which can be slightly out of order: keep the window sorted.
+                var index = state.admitted.count
+                while index > state.head, state.admitted[index - 1] > now { index -= 1 }
+                state.admitted.insert(now, at: index)
             }
             state.inFlight += 1
             return .admitted

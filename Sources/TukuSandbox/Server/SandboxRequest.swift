@@ -20,11 +20,14 @@ public struct SandboxRequest: Sendable {
     public var remoteAddress: String?
     /// When the request was read.
     public var receivedAt: Date
+    /// When the request arrived, by the monotonic clock: what the rate limiter counts.
+    public var arrival: ContinuousClock.Instant
 
     /// Creates a request.
     public init(
         method: HTTPMethod, uri: String, headers: HTTPHeaders, body: ByteBuffer, listener: SandboxListener,
-        peerSubject: String? = nil, remoteAddress: String? = nil, receivedAt: Date = Date()
+        peerSubject: String? = nil, remoteAddress: String? = nil, receivedAt: Date = Date(),
+        arrival: ContinuousClock.Instant = .now
     ) {
         self.method = method
         self.uri = uri
@@ -34,6 +37,7 @@ public struct SandboxRequest: Sendable {
         self.peerSubject = peerSubject
         self.remoteAddress = remoteAddress
         self.receivedAt = receivedAt
+        self.arrival = arrival
     }
 
     /// The path, without the query.

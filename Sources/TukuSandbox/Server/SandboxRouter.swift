@@ -113,7 +113,7 @@ public final class SandboxRouter: Sendable {
         case .notXML, .notSOAP12: action = "unparsed"
         }
 
-        switch limiter.admit(client) {
+        switch limiter.admit(client, now: request.arrival) {
         case .admitted:
             break
         case .rateExceeded(let retryAfter):

@@ -39,6 +39,10 @@ extension SandboxServer {
                 var peerSubject: String?
                 var peerChecked = false
                 for try await request in inbound {
+                    // Stamped before anything else is done with the request (the first one on a connection also
+                    // waits for the peer certificate), so that arrivals and the rate limit see when it came in.
+                    let arrival = ContinuousClock.now
+                    let receivedAt = Date()
                     let shuttingDown = setBusy(channel, true)
                     if listener == .mutualTLS, !peerChecked {
                         peerChecked = true
@@ -48,7 +52,7 @@ extension SandboxServer {
                         SandboxRequest(
                             method: request.head.method, uri: request.head.uri, headers: request.head.headers,
                             body: request.body ?? ByteBuffer(), listener: listener, peerSubject: peerSubject,
-                            remoteAddress: remoteAddress, receivedAt: Date()))
+                            remoteAddress: remoteAddress, receivedAt: receivedAt, arrival: arrival))
                     defer { response.onFinish() }
                     if response.resetsConnection {
                         await Self.reset(channel)
