@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import PostgresNIO
+import Synchronization
 import TukuCore
 
 /// A fresh OAuth token set, as the token endpoint returns it.
@@ -45,13 +46,22 @@ public struct TokenStore: Sendable {
     private let client: PostgresClient
     private let cipher: TokenCipher
     private let logger: Logger
+    private let cache = GrantCache()
     /// Access tokens expiring sooner than this are refreshed first. Defaults to 5 minutes.
     public var refreshMargin: Duration = .seconds(300)
+    /// How long a worker reuses an access token it read, before reading the store again (so a set replaced with
+    /// `tuku tokens load` is picked up). A token the gateway refuses is dropped at once. Defaults to 30 seconds.
+    public var cacheLifetime: Duration = .seconds(30)
 
     public init(client: PostgresClient, cipher: TokenCipher, logger: Logger) {
         self.client = client
         self.cipher = cipher
         self.logger = logger
+    }
+
+    /// Access grants this process read recently, by tenant.
+    private final class GrantCache: Sendable {
+        let grants = Mutex<[String: (grant: AccessGrant, readAt: ContinuousClock.Instant)]>([:])
     }
 
     /// Stores (or replaces) the token set `name` and the tenants it may act for.
@@ -87,6 +97,21 @@ public struct TokenStore: Sendable {
     ///   refreshed even if it has not expired, unless another worker has refreshed it since.
     public func accessToken(
         forTenant tenant: String, refresher: some TokenRefresher, replacingGeneration: Int64? = nil
+    ) async throws -> AccessGrant {
+        let now = ContinuousClock.now
+        if replacingGeneration == nil,
+           let cached = self.cache.grants.withLock({ $0[tenant] }),
+           now - cached.readAt < self.cacheLifetime,
+           cached.grant.expiresAt.timeIntervalSinceNow > self.refreshMargin.inSeconds {
+            return cached.grant
+        }
+        let grant = try await self.readOrRefresh(forTenant: tenant, refresher: refresher, replacingGeneration: replacingGeneration)
+        self.cache.grants.withLock { $0[tenant] = (grant, now) }
+        return grant
+    }
+
+    private func readOrRefresh(
+        forTenant tenant: String, refresher: some TokenRefresher, replacingGeneration: Int64?
     ) async throws -> AccessGrant {
         guard let current = try await self.current(forTenant: tenant) else {
             throw TokenError(.noToken, "no usable OAuth token set is loaded for tenant \(tenant) (tuku tokens load)")

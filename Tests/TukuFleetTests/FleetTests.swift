@@ -15,7 +15,7 @@ struct FleetTests {
     /// their tenant, the limit row `ird.gateway` at `rate`, a sandbox started with `sandboxArguments`, and
     /// `workers` worker processes; stops everything afterwards.
     func withFleet(
-        jobs: Int, workers: Int, rate: Double, margin: Double = 0.1, sandboxArguments: [String] = [], workerArguments: [String] = [],
+        jobs: Int, workers: Int, rate: Double, margin: Double = 0.25, sandboxArguments: [String] = [], workerArguments: [String] = [],
         _ body: @Sendable (PostgresClient, SandboxProcess) async throws -> Void
     ) async throws {
         let certificates = try Self.certificates.get()
@@ -23,8 +23,9 @@ struct FleetTests {
             let sandbox = try await SandboxProcess(certificates: certificates, arguments: ["--rate", "\(rate)"] + sandboxArguments)
             var processes: [TukuProcess] = []
             do {
-                // Test machines are busy: a wider jitter margin than production's 2 % keeps late wake-ups inside the
-                // limit. The mechanism under test is the same.
+                // Test machines are busy (other suites, compilers): a wider jitter margin than production's 2 % keeps
+                // late wake-ups inside the limit. The mechanism under test is the same; `tuku bench gateway`
+                // measures the default margin on a quiet machine.
                 try await client.execute("SELECT tuku.set_rate('ird.gateway', \(rate))")
                 try await client.execute("UPDATE tuku.rate_limits SET safety_margin = \(margin)")
                 let key = TokenCipher.generateKey()
