@@ -277,6 +277,21 @@ public struct JobQueue: Sendable {
         return ids
     }
 
+    /// Removes request and response bodies older than the retention setting, a batch at a time, keeping the
+    /// metadata. Only one worker in the fleet does it at a time; the others skip. Returns how many exchanges it
+    /// cleared.
+    public func removeExpiredBodies() async throws -> Int {
+        let rows = try await self.client.query(
+            """
+            SELECT CASE WHEN pg_try_advisory_xact_lock(\(Self.retentionLockKey)) THEN tuku.remove_expired_bodies() ELSE 0 END
+            """, logger: self.logger)
+        for try await count in rows.decode(Int32.self) { return Int(count) }
+        return 0
+    }
+
+    /// The advisory lock key of the retention sweep ("tukurete").
+    static let retentionLockKey: Int64 = 0x7475_6B75_7265_7465
+
     /// `hashtext('tuku.rescuer')` fixed as a constant.
     static let rescuerLockKey: Int64 = 0x7475_6B75_7265_7363  // "tukuresc"
 

@@ -31,6 +31,8 @@ public struct Worker: Service {
         public var pollInterval: Duration = .seconds(1)
         /// How often this worker tries to run the rescuer. Defaults to 5 seconds.
         public var rescueInterval: Duration = .seconds(5)
+        /// How often this worker tries to remove exchange bodies past their retention. Defaults to 10 minutes.
+        public var retentionInterval: Duration = .seconds(600)
         /// A worker whose heartbeat is older than this is marked `lost`. Defaults to 60 seconds.
         public var workerLostAfter: Duration = .seconds(60)
         /// How long running jobs may take to finish after shutdown begins. Defaults to 25 seconds.

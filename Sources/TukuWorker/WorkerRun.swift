@@ -51,6 +51,7 @@ final class WorkerRun: Sendable {
         await withTaskGroup(of: Void.self) { background in
             background.addTask { await self.heartbeatLoop() }
             background.addTask { await self.rescueLoop() }
+            background.addTask { await self.retentionLoop() }
             background.addTask { await self.listenLoop() }
             background.addTask { await self.pollLoop() }
             await withTaskGroup(of: Void.self) { core in
@@ -246,6 +247,27 @@ final class WorkerRun: Sendable {
             } catch {
                 if Task.isCancelled { return }
                 self.logger.error("Rescuer failed", metadata: ["error": "\(QueueError.describe(error))"])
+            }
+        }
+    }
+
+    /// Personal data in exchange bodies goes after the retention period (`tuku.settings`), one batch at a time.
+    private func retentionLoop() async {
+        while !Task.isCancelled {
+            do { try await Task.sleep(for: self.configuration.retentionInterval) } catch { return }
+            do {
+                var cleared = 0
+                while !Task.isCancelled {
+                    let batch = try await self.queue.removeExpiredBodies()
+                    cleared += batch
+                    if batch == 0 { break }
+                }
+                if cleared > 0 {
+                    self.logger.info("Removed exchange bodies past their retention", metadata: ["exchanges.cleared": "\(cleared)"])
+                }
+            } catch {
+                if Task.isCancelled { return }
+                self.logger.error("Retention sweep failed", metadata: ["error": "\(QueueError.describe(error))"])
             }
         }
     }
