@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import PostgresNIO
+import Synchronization
 import TukuCore
 
 /// Fleet-wide pacing through `tuku.rate_limits` (see `sql/migrations/0003_pacing.up.sql` and `docs/pacing.md`).
@@ -12,6 +13,12 @@ import TukuCore
 public struct RateLimiter: Sendable {
     private let client: PostgresClient
     private let logger: Logger
+    private let warmedKeys = WarmedKeys()
+
+    /// The keys this process has already sent under (its connections are open).
+    private final class WarmedKeys: Sendable {
+        let keys = Mutex<Set<String>>([])
+    }
     /// How long to wait before asking again when the fleet is at its in-flight cap. Defaults to 50 ms.
     public var inFlightPollInterval: Duration = .milliseconds(50)
     /// How long before its slot a caller checks for a fleet-wide cool-down. Defaults to 15 ms.
@@ -36,7 +43,10 @@ public struct RateLimiter: Sendable {
         let started = ContinuousClock.now
         do {
             while true {
-                guard let (slot, wait) = try await self.reserve(key: key, jobID: jobID, workerID: workerID) else {
+                // This process's first call under the key opens a TLS connection and leaves late: keep the slot
+                // after it free so that lateness cannot crowd the next call.
+                let first = self.warmedKeys.keys.withLock { $0.insert(key).inserted }
+                guard let (slot, wait) = try await self.reserve(key: key, jobID: jobID, workerID: workerID, slots: first ? 2 : 1) else {
                     try await Task.sleep(for: self.inFlightPollInterval)
                     continue
                 }
@@ -66,11 +76,11 @@ public struct RateLimiter: Sendable {
     }
 
     /// The slot and how many seconds away it is, or `nil` at the in-flight cap.
-    private func reserve(key: String, jobID: Int64, workerID: Int64?) async throws -> (Date, Double)? {
+    private func reserve(key: String, jobID: Int64, workerID: Int64?, slots: Int) async throws -> (Date, Double)? {
         let rows = try await self.client.query(
             """
             SELECT slot, greatest(extract(epoch FROM slot - now()), 0)::float8
-            FROM tuku.reserve_slot(\(key), \(jobID), \(workerID)) AS slot
+            FROM tuku.reserve_slot(\(key), \(jobID), \(workerID), \(Int32(slots))) AS slot
             WHERE slot IS NOT NULL
             """, logger: self.logger)
         for try await (slot, wait) in rows.decode((Date, Double).self) { return (slot, wait) }

@@ -72,7 +72,10 @@ $$;
 -- max_in_flight calls out (ask again shortly). Callers wait `slot - now()` by the database's clock, so
 -- workers on machines with skewed clocks still agree. A key with no row is not paced (the slot is now).
 -- Slots are handed out 1/rate apart: the fleet never bursts above the rate, however many workers ask.
-CREATE FUNCTION tuku.reserve_slot(p_key text, p_job_id bigint, p_worker_id bigint DEFAULT NULL)
+--
+-- `p_slots` > 1 keeps the following slots free: a worker's first call opens a new TLS connection and leaves
+-- late, and an empty slot after it stops that lateness from pushing it towards the next call.
+CREATE FUNCTION tuku.reserve_slot(p_key text, p_job_id bigint, p_worker_id bigint DEFAULT NULL, p_slots integer DEFAULT 1)
 RETURNS timestamptz
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -95,7 +98,7 @@ BEGIN
     earliest := greatest(now(), coalesce(l.cooldown_until, now()));
     slot := greatest(l.next_slot_at, earliest - (l.burst - 1) * spacing);
     UPDATE tuku.rate_limits
-    SET next_slot_at = slot + spacing,
+    SET next_slot_at = slot + greatest(p_slots, 1) * spacing,
         -- Fold the recovery so far into the stored rate, so it keeps climbing from here.
         effective_rate = CASE WHEN rate >= requests_per_second THEN NULL ELSE rate END,
         rate_changed_at = now(),
