@@ -4,7 +4,7 @@
 #
 #   source scripts/lib/certs.sh && tuku_make_certs DIR
 #
-# DIR receives (all keys unencrypted PKCS#8 "BEGIN PRIVATE KEY"):
+# DIR receives (all keys unencrypted PKCS#8 PEM):
 #   ca.pem ca.key                   test root CA
 #   server.pem server.key           server cert from ca for DNS:localhost, IP:127.0.0.1
 #   client.pem client.key           client cert (clientAuth) from ca
@@ -17,7 +17,7 @@
 #   jwt-rsa.pem jwt-rsa.key         self-signed RSA 2048 JWT signing certificate (as IRD's M2M guide makes it)
 #   jwt-ec.pem jwt-ec.key           self-signed EC P-256 JWT signing certificate
 #   jwt-ec384.pem jwt-ec384.key     self-signed EC P-384 JWT signing certificate
-#   jwt-rsa-pkcs1.key               jwt-rsa.key as PKCS#1 "BEGIN RSA PRIVATE KEY"
+#   jwt-rsa-pkcs1.key               jwt-rsa.key in the traditional PKCS#1 RSA PEM form
 
 tuku_make_certs() {
   local dir="${1:?usage: tuku_make_certs DIR}"

@@ -56,8 +56,8 @@ extension GatewayTransport {
             public struct ClientIdentity: Sendable, Hashable {
                 /// A PEM file with the client certificate first, followed by any intermediate CA certificates.
                 public var certificateChainPath: String
-                /// A PEM file with the unencrypted private key of the first certificate (PKCS#8 `BEGIN PRIVATE KEY`,
-                /// PKCS#1 `BEGIN RSA PRIVATE KEY` or SEC1 `BEGIN EC PRIVATE KEY`).
+                /// A PEM file with the unencrypted private key of the first certificate (PKCS#8,
+                /// PKCS#1 RSA or SEC1 EC PEM blocks).
                 public var privateKeyPath: String
 
                 /// Creates a client identity from two PEM files.
