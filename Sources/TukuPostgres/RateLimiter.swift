@@ -14,10 +14,18 @@ public struct RateLimiter: Sendable {
     private let client: PostgresClient
     private let logger: Logger
     private let warmedKeys = WarmedKeys()
+    private let unpaced = UnpacedKeys()
+    /// How long a key found without a limit row is sent unpaced before asking again. Defaults to 2 seconds.
+    public var unpacedRecheckInterval: Duration = .seconds(2)
 
     /// The keys this process has already sent under (its connections are open).
     private final class WarmedKeys: Sendable {
         let keys = Mutex<Set<String>>([])
+    }
+
+    /// Keys with no limit row, and until when this process takes that as given.
+    private final class UnpacedKeys: Sendable {
+        let until = Mutex<[String: ContinuousClock.Instant]>([:])
     }
     /// How long to wait before asking again when the fleet is at its in-flight cap. Defaults to 50 ms.
     public var inFlightPollInterval: Duration = .milliseconds(50)
@@ -41,6 +49,9 @@ public struct RateLimiter: Sendable {
     @discardableResult
     public func acquire(key: String, jobID: Int64, workerID: Int64?) async throws -> Grant {
         let started = ContinuousClock.now
+        if let until = self.unpaced.until.withLock({ $0[key] }), started < until {
+            return Grant(slot: Date(), waited: .zero)
+        }
         do {
             while true {
                 // This process's first call under the key opens a TLS connection and leaves late: keep the slot
@@ -49,6 +60,11 @@ public struct RateLimiter: Sendable {
                 guard let (slot, wait) = try await self.reserve(key: key, jobID: jobID, workerID: workerID, slots: first ? 2 : 1) else {
                     try await Task.sleep(for: self.inFlightPollInterval)
                     continue
+                }
+                if slot == .distantPast {
+                    // No limit row: not paced; skip the round trips for a little while.
+                    self.unpaced.until.withLock { $0[key] = ContinuousClock.now + self.unpacedRecheckInterval }
+                    return Grant(slot: Date(), waited: ContinuousClock.now - started)
                 }
                 let sendAt = ContinuousClock.now + .microseconds(Int64((wait * 1_000_000).rounded(.up)))
                 guard wait > 0 else { return Grant(slot: slot, waited: ContinuousClock.now - started) }
@@ -70,6 +86,7 @@ public struct RateLimiter: Sendable {
 
     /// Ends the call's reservation; `httpStatus` 429 (or 503 with `retryAfter`) starts a fleet-wide cool-down.
     public func release(key: String, jobID: Int64, httpStatus: Int?, retryAfter: Duration?) async throws {
+        if let until = self.unpaced.until.withLock({ $0[key] }), ContinuousClock.now < until { return }
         try await self.client.execute(
             "SELECT tuku.release_slot(\(key), \(jobID), \(httpStatus.map { Int32(clamping: $0) }), \(retryAfter?.inSeconds))",
             logger: self.logger)
@@ -79,11 +96,14 @@ public struct RateLimiter: Sendable {
     private func reserve(key: String, jobID: Int64, workerID: Int64?, slots: Int) async throws -> (Date, Double)? {
         let rows = try await self.client.query(
             """
-            SELECT slot, greatest(extract(epoch FROM slot - now()), 0)::float8
+            SELECT slot = '-infinity', CASE WHEN slot = '-infinity' THEN now() ELSE slot END,
+                   CASE WHEN slot = '-infinity' THEN 0 ELSE greatest(extract(epoch FROM slot - now()), 0) END::float8
             FROM tuku.reserve_slot(\(key), \(jobID), \(workerID), \(Int32(slots))) AS slot
             WHERE slot IS NOT NULL
             """, logger: self.logger)
-        for try await (slot, wait) in rows.decode((Date, Double).self) { return (slot, wait) }
+        for try await (unlimited, slot, wait) in rows.decode((Bool, Date, Double).self) {
+            return (unlimited ? .distantPast : slot, wait)
+        }
         return nil
     }
 

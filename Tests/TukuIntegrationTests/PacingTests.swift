@@ -58,7 +58,7 @@ struct PacingTests {
         }
     }
 
-    @Test("a 429 pauses every caller until Retry-After and halves the effective rate, which then climbs back")
+    @Test("a 429 pauses every caller until Retry-After; a second within 30 s also halves the effective rate, which then climbs back")
     func sharedCooldown() async throws {
         try await TestDatabase.withFresh { client, _ in
             try await client.execute("SELECT tuku.set_rate('gw', 10)")
@@ -66,6 +66,10 @@ struct PacingTests {
             let limiter = RateLimiter(client: client, logger: .test())
             try await limiter.acquire(key: "gw", jobID: 1, workerID: nil)
             let started = ContinuousClock.now  // before the release, whose database time starts the cool-down
+            try await limiter.release(key: "gw", jobID: 1, httpStatus: 429, retryAfter: .milliseconds(1200))
+            // A lone refusal costs only the cool-down ...
+            #expect(try await client.scalar("SELECT effective_rate::float8 FROM tuku.rate_limit_status", as: Double.self) == 10)
+            // ... a repeated one lowers the rate too.
             try await limiter.release(key: "gw", jobID: 1, httpStatus: 429, retryAfter: .milliseconds(1200))
             let halved = try await client.scalar("SELECT effective_rate::float8 FROM tuku.rate_limit_status", as: Double.self)
             #expect(halved >= 5 && halved < 5.5)

@@ -70,7 +70,8 @@ $$;
 
 -- Reserves the next send slot for a call under `key` and returns it, or NULL when the fleet already has
 -- max_in_flight calls out (ask again shortly). Callers wait `slot - now()` by the database's clock, so
--- workers on machines with skewed clocks still agree. A key with no row is not paced (the slot is now).
+-- workers on machines with skewed clocks still agree. A key with no row is not paced: '-infinity' says so
+-- (workers then skip reservations for that key for a couple of seconds).
 -- Slots are handed out 1/rate apart: the fleet never bursts above the rate, however many workers ask.
 --
 -- `p_slots` > 1 keeps the following slots free: a worker's first call opens a new TLS connection and leaves
@@ -87,7 +88,7 @@ DECLARE
 BEGIN
     SELECT * INTO l FROM tuku.rate_limits WHERE key = p_key FOR UPDATE;
     IF NOT FOUND THEN
-        RETURN now();
+        RETURN '-infinity'::timestamptz;
     END IF;
     IF l.max_in_flight IS NOT NULL
        AND (SELECT count(*) FROM tuku.rate_limit_calls c WHERE c.key = p_key AND c.job_id <> p_job_id) >= l.max_in_flight THEN
@@ -121,7 +122,8 @@ LANGUAGE sql STABLE AS $$
 $$;
 
 -- Ends a call's reservation. When the gateway pushed back (429, or 503 with Retry-After), every worker
--- pauses the key until Retry-After (default 5 s) and the effective rate halves (down to its floor).
+-- pauses the key until Retry-After (default 5 s); when it pushes back again within 30 seconds, the effective
+-- rate also halves (down to its floor), and then climbs back. A lone refusal costs only the cool-down.
 CREATE FUNCTION tuku.release_slot(
     p_key text, p_job_id bigint, p_http_status integer DEFAULT NULL, p_retry_after double precision DEFAULT NULL
 ) RETURNS void
@@ -134,7 +136,11 @@ BEGIN
         wait := coalesce(p_retry_after, 5);
         UPDATE tuku.rate_limits l
         SET cooldown_until = greatest(coalesce(l.cooldown_until, now()), now() + make_interval(secs => wait)),
-            effective_rate = greatest(l.requests_per_second * l.min_rate_fraction, tuku.current_rate(l) / 2),
+            effective_rate = CASE
+                WHEN l.last_throttled_at > now() - interval '30 seconds'
+                    THEN greatest(l.requests_per_second * l.min_rate_fraction, tuku.current_rate(l) / 2)
+                ELSE tuku.current_rate(l)
+            END,
             rate_changed_at = now(),
             last_throttled_at = now(),
             updated_at = now()
