@@ -73,7 +73,7 @@ struct PacingTests {
             try await limiter.release(key: "gw", jobID: 1, httpStatus: 429, retryAfter: .milliseconds(1200))
             let halved = try await client.scalar("SELECT effective_rate::float8 FROM tuku.rate_limit_status", as: Double.self)
             #expect(halved >= 5 && halved < 5.5)
-            #expect(try await client.scalar("SELECT throttles_last_hour FROM tuku.rate_limit_status", as: Int64.self) == 1)
+            #expect(try await client.scalar("SELECT throttles_last_hour FROM tuku.rate_limit_status", as: Int64.self) == 2)
             try await limiter.acquire(key: "gw", jobID: 2, workerID: nil)
             // Without the cool-down the next slot would be 0.1 s away.
             #expect(ContinuousClock.now - started >= .milliseconds(1150))
