@@ -23,7 +23,7 @@ struct GatewayBenchCommand: AsyncParsableCommand {
     @Option(help: "Limits to pace at, calls/s.") var rates: [Double] = [3, 50]
     @Option(help: "Worker process counts.") var workers: [Int] = [1, 4, 16]
     @Option(help: "Seconds of work per pacing run.") var seconds: Double = 10
-    @Option(name: .customLong("safety-margin"), help: "tuku.rate_limits.safety_margin for the pacing runs (default: the table's, 0.02).")
+    @Option(name: .customLong("safety-margin"), help: "tuku.rate_limits.safety_margin for the pacing runs (default: the table's, 0.05).")
     var safetyMargin: Double?
     @Option(name: .customLong("e2e-jobs"), help: "Filings for the end-to-end run (0 skips it).") var endToEndJobs = 3000
     @Option(name: .customLong("e2e-workers"), help: "Worker processes for the end-to-end run.") var endToEndWorkers = 2
@@ -43,7 +43,7 @@ struct GatewayBenchCommand: AsyncParsableCommand {
                 print("... R=\(rate) N=\(workers): worst window \(run.worstWindow), achieved \(String(format: "%.3f", run.achieved / rate)) of R")
             }
         }
-        print("\nPacing, safety margin \(self.safetyMargin.map { "\($0)" } ?? "0.02 (default)") (target: worst window ≤ R, achieved ≥ 0.98 R)\n" + table.render())
+        print("\nPacing, safety margin \(self.safetyMargin.map { "\($0)" } ?? "0.05 (default)") (target: worst window ≤ R, achieved ≥ 0.98 R)\n" + table.render())
         if self.endToEndJobs > 0 {
             let perSecond = try await self.endToEnd(serverURL: serverURL, logger: logger)
             print(String(format: "\nEnd to end over mutual TLS, unthrottled sandbox, %d worker processes: %d filings, %.0f filings/s (target ≥ 1,000)",

@@ -23,7 +23,7 @@ struct FleetTests {
             let sandbox = try await SandboxProcess(certificates: certificates, arguments: ["--rate", "\(rate)"] + sandboxArguments)
             var processes: [TukuProcess] = []
             do {
-                // Test machines are busy (other suites, compilers): a wider jitter margin than production's 2 % keeps
+                // Test machines are busy (other suites, compilers): a wider jitter margin than the default 5 % keeps
                 // late wake-ups inside the limit. The mechanism under test is the same; `tuku bench gateway`
                 // measures the default margin on a quiet machine.
                 try await client.execute("SELECT tuku.set_rate('ird.gateway', \(rate))")

@@ -47,7 +47,7 @@ struct PacingTests {
             // The slots the database handed out never put more than 20 into any second ...
             let granted = slots.times.withLock { $0 }.sorted()
             let gaps = zip(granted.dropFirst(), granted).map { $0.timeIntervalSince($1) }
-            #expect(gaps.allSatisfy { $0 >= 0.0509 }, "slot gaps \(gaps.min() ?? 0)")
+            #expect(gaps.allSatisfy { $0 >= 0.0524 }, "slot gaps (1.05 / 20 s with the default margin) \(gaps.min() ?? 0)")
             #expect(Set(granted).count == 48)
             #expect(Self.maximumInWindow(granted.map { $0.timeIntervalSince(granted[0]) }, window: 1) <= 20)
             // The sends themselves trail their slots by scheduling delay; on a busy test machine that is unbounded,
