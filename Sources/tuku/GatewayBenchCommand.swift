@@ -72,16 +72,18 @@ struct GatewayBenchCommand: AsyncParsableCommand {
             defer { processes.forEach { $0.stop() } }
             try await self.waitForAll(jobs, client: client, logger: logger)
         }
-        let times = arrivals.filter { $0.status != 429 }.map(\.at).sorted()
+        // Every arrival counts, refused ones included: a refusal means the fleet sent too much.
+        let times = arrivals.map(\.at).sorted()
         var worst = 0
         var start = 0
         for end in times.indices {
             while times[end] - times[start] >= 1 { start += 1 }
             worst = max(worst, end - start + 1)
         }
-        let span = (times.last ?? 0) - (times.first ?? 0)
+        let accepted = arrivals.filter { $0.status != 429 }.map(\.at).sorted()
+        let span = (accepted.last ?? 0) - (accepted.first ?? 0)
         return PacingRun(
-            calls: arrivals.count, worstWindow: worst, achieved: span > 0 ? Double(times.count - 1) / span : 0,
+            calls: arrivals.count, worstWindow: worst, achieved: span > 0 ? Double(accepted.count - 1) / span : 0,
             refused: arrivals.filter { $0.status == 429 }.count)
     }
 
