@@ -37,6 +37,10 @@ public struct JobError: Error, Sendable, Hashable, Codable, CustomStringConverti
 }
 
 extension JobError {
+    /// The code of an error saying the far side may have acted on a request whose answer was lost. A run that
+    /// ends with it must be settled (reconciled) before anything is sent again, even if the run was cut short.
+    public static let outcomeUnknownCode = "outcome_unknown"
+
     /// No handler is registered for the job's kind.
     public static func unknownKind(_ kind: String) -> JobError {
         JobError(code: "unknown_kind", message: "no handler is registered for kind '\(kind)'")

@@ -42,7 +42,7 @@ public struct IRDFilingHandler: Sendable {
     }
 
     /// The error code recorded when the gateway may have processed a request whose answer was lost.
-    public static let outcomeUnknownCode = "outcome_unknown"
+    public static let outcomeUnknownCode = JobError.outcomeUnknownCode
     /// How soon an ambiguous outcome is reconciled.
     public static let reconcileDelay: Duration = .seconds(5)
 

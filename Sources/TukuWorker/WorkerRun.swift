@@ -149,7 +149,13 @@ final class WorkerRun: Sendable {
         let (outcome, policy) = await self.handlers.run(job, context: context)
         let resolved: JobAck.Outcome
         if Task.isCancelled {
-            resolved = .released
+            // Handed back unfinished, without spending an attempt. If the handler could not tell whether its
+            // request reached the far side, that error stays on the job so that the next run settles it first.
+            if let error = outcome.error, error.code == JobError.outcomeUnknownCode {
+                resolved = JobAck.Outcome(name: "released", error: error, delay: nil)
+            } else {
+                resolved = .released
+            }
         } else {
             resolved = JobAck.Outcome(outcome, attempt: job.attempt, policy: policy)
             switch outcome {

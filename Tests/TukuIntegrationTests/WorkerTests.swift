@@ -109,3 +109,34 @@ struct WorkerTests {
         }
     }
 }
+
+/// A handler whose call is cut off by shutdown after the request may have gone out.
+struct CutOffHandler: JobHandler {
+    struct Payload: Decodable, Sendable {}
+    let kind = "test.cutoff"
+
+    func run(_ payload: Payload, job: ClaimedJob, context: JobContext) async throws -> JobOutcome {
+        try? await Task.sleep(for: .seconds(60))
+        return .retry(after: nil, error: JobError(code: JobError.outcomeUnknownCode, message: "the call was cut off after sending"))
+    }
+}
+
+@Suite("Shutdown during an ambiguous call")
+struct ShutdownAmbiguityTests {
+    @Test("a call cut off by shutdown is released without spending an attempt, keeping outcome_unknown so the next run reconciles")
+    func keepsOutcomeUnknown() async throws {
+        try await TestDatabase.withFresh { client, _ in
+            try await client.execute("SELECT tuku.enqueue('test.cutoff', 'acme', '{}')")
+            var handlers = HandlerRegistry()
+            handlers.register(CutOffHandler())
+            var configuration = WorkerHarness.fastConfiguration()
+            configuration.shutdownGracePeriod = .milliseconds(300)
+            try await WorkerHarness.withWorker(client: client, handlers: handlers, configuration: configuration) { _ in
+                try await client.waitUntil("SELECT state = 'running' FROM tuku.jobs")
+            }
+            #expect(try await client.scalar(
+                "SELECT state || ':' || attempt || ':' || (last_error->>'code') FROM tuku.jobs", as: String.self) == "available:0:outcome_unknown")
+            #expect(try await client.scalar("SELECT outcome FROM tuku.attempts", as: String.self) == "released")
+        }
+    }
+}
