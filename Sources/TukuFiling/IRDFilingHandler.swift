@@ -83,8 +83,9 @@ public struct IRDFilingHandler: Sendable {
         } catch {
             return .rejected(JobError(code: "envelope_invalid", message: "\(error)"))
         }
-        // An earlier attempt may have reached IRD without us hearing back: settle that first.
-        if job.lastErrorCode == Self.outcomeUnknownCode, case .eiFile(let file) = payload {
+        // An earlier attempt may have reached IRD without us hearing back (an ambiguous answer, or a worker that
+        // died mid-call and lost its lease): settle that first.
+        if Self.mayHaveReachedGateway(lastErrorCode: job.lastErrorCode), case .eiFile(let file) = payload {
             switch await self.reconcile(file, job: job, context: context) {
             case .alreadyFiled: return .succeeded
             case .notFiled: break
@@ -260,6 +261,11 @@ public struct IRDFilingHandler: Sendable {
     }
 
     // MARK: Helpers
+
+    /// Whether the previous run may have sent the request without learning what became of it.
+    static func mayHaveReachedGateway(lastErrorCode: String?) -> Bool {
+        lastErrorCode == Self.outcomeUnknownCode || lastErrorCode == "lease_expired"
+    }
 
     static func name(of outcome: GatewayOutcome) -> String {
         switch outcome {

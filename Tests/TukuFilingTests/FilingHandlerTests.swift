@@ -226,6 +226,25 @@ struct FilingHandlerTests {
         }
     }
 
+    @Test("a return whose previous worker died mid-call (lease expired) is reconciled before it is filed again")
+    func reconcilesAfterLostLease() async throws {
+        try await self.withFiling(script: Script()) { client, gateway in
+            let payload = try Self.example("ird.ei.file", "three-employees")
+            // As the rescuer leaves a job whose worker vanished: retryable, one attempt spent, lease_expired.
+            try await client.execute(
+                """
+                INSERT INTO tuku.jobs (kind, tenant, payload, run_at) VALUES ('ird.ei.file', 'acme', \(payload)::jsonb, now() + interval '1 hour')
+                """)
+            try await client.execute(
+                """
+                UPDATE tuku.jobs SET state = 'retryable', attempt = 1, run_at = now(),
+                    last_error = '{"code": "lease_expired", "message": "worker 9 stopped renewing its lease"}'
+                """)
+            try await client.waitUntil("SELECT state = 'succeeded' FROM tuku.jobs", timeout: .seconds(30))
+            #expect(gateway.requests.map(\.action) == ["RetrieveStatus", "File"])
+        }
+    }
+
     @Test("a job for a tenant without a token set waits (retry) with a clear error instead of failing the filing")
     func noToken() async throws {
         try await self.withFiling(script: Script()) { client, gateway in
