@@ -14,6 +14,7 @@ struct Tuku: AsyncParsableCommand {
             WorkerCommand.self,
             EnqueueCommand.self,
             JobsCommand.self,
+            StatusCommand.self,
             TokensCommand.self,
             RenderCommand.self,
             DecodeCommand.self,
