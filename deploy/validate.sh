@@ -5,6 +5,7 @@
 #     those two get a structural check here instead (fields and cross-references, not the CRD schema).
 #   - systemd units: systemd-analyze verify, when it is installed, in a scratch root with a stub
 #     /usr/local/bin/tuku (verify checks that ExecStart exists). Any message it prints counts as a failure.
+#   - Grafana dashboards: parse as JSON (their queries read the views of sql/migrations/0005_dashboards).
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -99,6 +100,11 @@ if command -v systemd-analyze >/dev/null 2>&1; then
 else
   echo "==> systemd-analyze not installed: systemd units NOT verified"
 fi
+
+echo "==> Grafana dashboards parse as JSON: deploy/grafana/"
+for dashboard in deploy/grafana/*.json; do
+  python3 -m json.tool "$dashboard" >/dev/null || { echo "invalid JSON: $dashboard" >&2; status=1; }
+done
 
 if [ "$status" -ne 0 ]; then echo "deploy/validate.sh: FAILED"; else echo "deploy/validate.sh: all deploy files valid"; fi
 exit "$status"
