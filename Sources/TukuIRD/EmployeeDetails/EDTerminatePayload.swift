@@ -31,13 +31,7 @@ public struct EDTerminatePayload: Codable, Sendable, Hashable {
     /// Every problem that would make IRD reject the request or make it fail `Employment.v2.xsd`.
     public func validate() -> [ValidationProblem] {
         var problems = ProblemCollector()
-        problems.irdNumber(employerIrdNumber, "employerIrdNumber", required: true, allowUnknown: false)
-        problems.optional(accountType, "accountType")
-        if let employeeIdentifier {
-            problems.append(contentsOf: employeeIdentifier.validate(at: "employeeIdentifier"))
-        } else {
-            problems.add("employeeIdentifier", "is required")
-        }
+        problems.existingEmployment(employerIrdNumber: employerIrdNumber, accountType: accountType, employeeIdentifier: employeeIdentifier)
         let finish = problems.required(employmentFinishDate, "employmentFinishDate")
         problems.order(
             employeeIdentifier?.employmentStartDate.value, finish, "employmentFinishDate",

@@ -33,3 +33,19 @@ public struct EmployeeIdentifier: Codable, Sendable, Hashable {
         return problems.problems
     }
 }
+
+extension ProblemCollector {
+    /// The checks every request about an existing employment starts with (Update, Terminate): the employer's
+    /// IRD number, the account type, and the employee identifier, which is required.
+    mutating func existingEmployment(
+        employerIrdNumber: Field<IRDNumber>, accountType: Field<EmployerAccountType>, employeeIdentifier: EmployeeIdentifier?
+    ) {
+        self.irdNumber(employerIrdNumber, "employerIrdNumber", required: true, allowUnknown: false)
+        self.optional(accountType, "accountType")
+        if let employeeIdentifier {
+            self.append(contentsOf: employeeIdentifier.validate(at: "employeeIdentifier"))
+        } else {
+            self.add("employeeIdentifier", "is required")
+        }
+    }
+}
