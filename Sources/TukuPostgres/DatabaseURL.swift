@@ -35,3 +35,28 @@ extension PostgresClient.Configuration {
         )
     }
 }
+
+/// Where a command finds its database URL: `--database-url`, then `--database-url-file`, then the environment's
+/// `TUKU_DATABASE_URL`, then `TUKU_DATABASE_URL_FILE` (a file holding the URL, such as a mounted secret, so that
+/// the password stays out of the process's arguments and environment).
+public enum DatabaseURLSource {
+    /// The URL from the first source given. A file's surrounding whitespace is ignored.
+    public static func resolve(url: String?, file: String?, environment: [String: String]) throws -> String {
+        if let url, !url.isEmpty { return url }
+        if let file, !file.isEmpty { return try Self.read(file) }
+        if let url = environment["TUKU_DATABASE_URL"], !url.isEmpty { return url }
+        if let file = environment["TUKU_DATABASE_URL_FILE"], !file.isEmpty { return try Self.read(file) }
+        throw QueueError(
+            .invalidDatabaseURL,
+            "no database: pass --database-url or --database-url-file, or set TUKU_DATABASE_URL or TUKU_DATABASE_URL_FILE")
+    }
+
+    private static func read(_ path: String) throws -> String {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw QueueError(.invalidDatabaseURL, "cannot read the database URL file \(path)")
+        }
+        let url = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !url.isEmpty else { throw QueueError(.invalidDatabaseURL, "the database URL file \(path) is empty") }
+        return url
+    }
+}

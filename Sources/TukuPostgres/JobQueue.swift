@@ -73,9 +73,14 @@ public struct JobQueue: Sendable {
         let rows = try await self.client.query(
             """
             WITH ready AS MATERIALIZED (
-                SELECT id FROM tuku.jobs
+                SELECT id FROM tuku.jobs r
                 WHERE state IN ('available', 'scheduled', 'retryable') AND run_at <= now()
                   AND (\(kinds.isAll) OR kind = ANY(\(kinds.handled)::text[]) OR NOT kind = ANY(\(kinds.known)::text[]))
+                  -- Paused kinds and tenants wait. The first test runs once per statement, so without pauses the
+                  -- claim pays nothing per row.
+                  AND (NOT (SELECT EXISTS (SELECT FROM tuku.pauses)) OR NOT EXISTS (
+                      SELECT FROM tuku.pauses p
+                      WHERE (p.kind IS NULL OR p.kind = r.kind) AND (p.tenant IS NULL OR p.tenant = r.tenant)))
                 ORDER BY priority, run_at, id
                 LIMIT \(Int64(limit))
                 FOR UPDATE SKIP LOCKED
@@ -277,29 +282,52 @@ public struct JobQueue: Sendable {
         return ids
     }
 
-    /// Removes request and response bodies older than the retention setting, a batch at a time, keeping the
-    /// metadata. Only one worker in the fleet does it at a time; the others skip. Returns how many exchanges it
-    /// cleared.
-    public func removeExpiredBodies() async throws -> Int {
-        let rows = try await self.client.query(
-            """
-            SELECT CASE WHEN pg_try_advisory_xact_lock(\(Self.retentionLockKey)) THEN tuku.remove_expired_bodies() ELSE 0 END
-            """, logger: self.logger)
-        for try await count in rows.decode(Int32.self) { return Int(count) }
-        return 0
+    /// What one batch of the retention sweep removed.
+    public struct RetentionSweep: Sendable, Hashable {
+        /// Exchanges whose request and response bodies were removed.
+        public var bodiesRemoved: Int
+        /// Finished jobs whose payload was replaced by `{}`.
+        public var payloadsRemoved: Int
+        /// Finished jobs deleted with their attempts and exchanges.
+        public var jobsPruned: Int
+
+        public init(bodiesRemoved: Int = 0, payloadsRemoved: Int = 0, jobsPruned: Int = 0) {
+            self.bodiesRemoved = bodiesRemoved
+            self.payloadsRemoved = payloadsRemoved
+            self.jobsPruned = jobsPruned
+        }
+
+        /// Whether the batch found nothing to do (or another worker holds the sweep).
+        public var isEmpty: Bool { self.bodiesRemoved == 0 && self.payloadsRemoved == 0 && self.jobsPruned == 0 }
     }
 
-    /// The advisory lock key of the retention sweep ("tukurete").
-    static let retentionLockKey: Int64 = 0x7475_6B75_7265_7465
+    /// Runs one batch of `tuku.sweep_retention()`: bodies and payloads past their retention are removed (the
+    /// metadata kept), and finished jobs past theirs are deleted. Only one worker in the fleet sweeps at a
+    /// time; for the others this returns an empty sweep.
+    public func sweepRetention(batch: Int = 10_000) async throws -> RetentionSweep {
+        let rows = try await self.client.query(
+            "SELECT bodies_removed, payloads_removed, jobs_pruned FROM tuku.sweep_retention(\(Int32(clamping: batch)))",
+            logger: self.logger)
+        var sweep = RetentionSweep(bodiesRemoved: 0, payloadsRemoved: 0, jobsPruned: 0)
+        for try await (bodies, payloads, jobs) in rows.decode((Int32?, Int32?, Int32?).self) {
+            sweep = RetentionSweep(
+                bodiesRemoved: Int(bodies ?? 0), payloadsRemoved: Int(payloads ?? 0), jobsPruned: Int(jobs ?? 0))
+        }
+        return sweep
+    }
 
     /// `hashtext('tuku.rescuer')` fixed as a constant.
     static let rescuerLockKey: Int64 = 0x7475_6B75_7265_7363  // "tukuresc"
 
-    /// When the earliest waiting job becomes ready, if any job is waiting.
+    /// When the earliest waiting job that is not paused becomes ready, if any is waiting.
     public func nextRunAt() async throws -> Date? {
         let rows = try await self.client.query(
             """
-            SELECT min(run_at) FROM tuku.jobs WHERE state IN ('available', 'scheduled', 'retryable')
+            SELECT min(run_at) FROM tuku.jobs r
+            WHERE state IN ('available', 'scheduled', 'retryable')
+              AND NOT EXISTS (
+                  SELECT FROM tuku.pauses p
+                  WHERE (p.kind IS NULL OR p.kind = r.kind) AND (p.tenant IS NULL OR p.tenant = r.tenant))
             """, logger: self.logger)
         for try await next in rows.decode(Date?.self) { return next }
         return nil

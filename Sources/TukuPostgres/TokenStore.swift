@@ -69,26 +69,12 @@ public struct TokenStore: Sendable {
         let access = try self.cipher.seal(tokens.accessToken, context: Self.context(name, "access_token"))
         let refresh = try tokens.refreshToken.map { try self.cipher.seal($0, context: Self.context(name, "refresh_token")) }
         let keyID = self.cipher.keyID
-        try await self.client.withTransaction(logger: self.logger) { connection in
-            let rows = try await connection.query(
-                """
-                INSERT INTO tuku.oauth_tokens (name, access_token, access_expires_at, refresh_token, key_id)
-                VALUES (\(name), \(access), \(tokens.expiresAt), \(refresh), \(keyID))
-                ON CONFLICT (name) DO UPDATE SET
-                    access_token = EXCLUDED.access_token, access_expires_at = EXCLUDED.access_expires_at,
-                    refresh_token = EXCLUDED.refresh_token, key_id = EXCLUDED.key_id,
-                    generation = tuku.oauth_tokens.generation + 1, needs_authorisation_since = NULL,
-                    last_error = NULL, updated_at = now()
-                RETURNING id
-                """, logger: self.logger)
-            var tokenID: Int64?
-            for try await id in rows.decode(Int64.self) { tokenID = id }
-            guard let tokenID else { throw TokenError(.sealFailed, "storing token set \(name) returned no id") }
-            try await connection.execute("DELETE FROM tuku.oauth_token_tenants WHERE token_id = \(tokenID)", logger: self.logger)
-            try await connection.execute(
-                "INSERT INTO tuku.oauth_token_tenants (token_id, tenant) SELECT \(tokenID), unnest(\(tenants)::text[])",
-                logger: self.logger)
-        }
+        // One call: the function stores the set and its tenants together, and lets operators write tokens they
+        // may not read (migration 0006).
+        try await self.client.execute(
+            """
+            SELECT tuku.store_token_set(\(name), \(access), \(tokens.expiresAt), \(refresh), \(keyID), \(tenants)::text[])
+            """, logger: self.logger)
     }
 
     /// A valid access token for `tenant`, refreshing it first (once, fleet-wide) when it is about to expire.

@@ -31,7 +31,7 @@ public struct Worker: Service {
         public var pollInterval: Duration = .seconds(1)
         /// How often this worker tries to run the rescuer. Defaults to 5 seconds.
         public var rescueInterval: Duration = .seconds(5)
-        /// How often this worker tries to remove exchange bodies past their retention. Defaults to 10 minutes.
+        /// How often this worker runs the retention sweep (bodies, payloads, finished jobs). Defaults to 10 minutes.
         public var retentionInterval: Duration = .seconds(600)
         /// A worker whose heartbeat is older than this is marked `lost`. Defaults to 60 seconds.
         public var workerLostAfter: Duration = .seconds(60)

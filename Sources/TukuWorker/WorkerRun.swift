@@ -257,19 +257,28 @@ final class WorkerRun: Sendable {
         }
     }
 
-    /// Personal data in exchange bodies goes after the retention period (`tuku.settings`), one batch at a time.
+    /// Personal data goes after its retention period (`tuku.settings`): exchange bodies and finished jobs'
+    /// payloads, then the finished jobs themselves. One batch at a time, one worker at a time fleet-wide.
     private func retentionLoop() async {
         while !Task.isCancelled {
             do { try await Task.sleep(for: self.configuration.retentionInterval) } catch { return }
             do {
-                var cleared = 0
+                var total = JobQueue.RetentionSweep()
                 while !Task.isCancelled {
-                    let batch = try await self.queue.removeExpiredBodies()
-                    cleared += batch
-                    if batch == 0 { break }
+                    let batch = try await self.queue.sweepRetention()
+                    total.bodiesRemoved += batch.bodiesRemoved
+                    total.payloadsRemoved += batch.payloadsRemoved
+                    total.jobsPruned += batch.jobsPruned
+                    if batch.isEmpty { break }
                 }
-                if cleared > 0 {
-                    self.logger.info("Removed exchange bodies past their retention", metadata: ["exchanges.cleared": "\(cleared)"])
+                if !total.isEmpty {
+                    self.logger.info(
+                        "Removed data past its retention",
+                        metadata: [
+                            "retention.bodies_removed": "\(total.bodiesRemoved)",
+                            "retention.payloads_removed": "\(total.payloadsRemoved)",
+                            "retention.jobs_pruned": "\(total.jobsPruned)",
+                        ])
                 }
             } catch {
                 if Task.isCancelled { return }

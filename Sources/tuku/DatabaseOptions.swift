@@ -13,14 +13,23 @@ struct DatabaseOptions: ParsableArguments {
             "postgres://user:password@host:port/database (default: $TUKU_DATABASE_URL).", valueName: "url"))
     var databaseURL: String?
 
+    @Option(
+        name: .customLong("database-url-file"),
+        help: ArgumentHelp(
+            "A file holding the URL, e.g. a mounted secret (default: $TUKU_DATABASE_URL_FILE).", valueName: "path"))
+    var databaseURLFile: String?
+
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel: Logger.Level = .info
 
+    /// The database URL from the options or the environment.
+    func url() throws -> String {
+        try DatabaseURLSource.resolve(
+            url: self.databaseURL, file: self.databaseURLFile, environment: ProcessInfo.processInfo.environment)
+    }
+
     func clientConfiguration(maximumConnections: Int = 20) throws -> PostgresClient.Configuration {
-        guard let url = self.databaseURL ?? ProcessInfo.processInfo.environment["TUKU_DATABASE_URL"], !url.isEmpty else {
-            throw ValidationError("no database: pass --database-url or set TUKU_DATABASE_URL")
-        }
-        var configuration = try PostgresClient.Configuration(url: url)
+        var configuration = try PostgresClient.Configuration(url: try self.url())
         configuration.options.maximumConnections = maximumConnections
         configuration.options.minimumConnections = 1
         return configuration

@@ -30,9 +30,7 @@ struct GatewayBenchCommand: AsyncParsableCommand {
 
     func run() async throws {
         let logger = self.database.makeLogger("tuku.bench")
-        guard let serverURL = self.database.databaseURL ?? ProcessInfo.processInfo.environment["TUKU_DATABASE_URL"] else {
-            throw ValidationError("no database: pass --database-url or set TUKU_DATABASE_URL")
-        }
+        let serverURL = try self.database.url()
         print(QueueBenchCommand.machine())
         var table = TextTable("limit R", "workers N", "calls", "worst 1-s window", "achieved / R", "refused (429)")
         for rate in self.rates {

@@ -83,10 +83,7 @@ struct QueueBenchCommand: AsyncParsableCommand {
     }
 
     private func serverURL() throws -> String {
-        guard let url = self.database.databaseURL ?? ProcessInfo.processInfo.environment["TUKU_DATABASE_URL"], !url.isEmpty else {
-            throw ValidationError("no database: pass --database-url or set TUKU_DATABASE_URL")
-        }
-        return url
+        try self.database.url()
     }
 
     static func withClient<Result: Sendable>(

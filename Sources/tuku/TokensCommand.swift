@@ -57,10 +57,9 @@ struct TokensCommand: AsyncParsableCommand {
             try await self.database.withClient(label: "tuku.tokens", maximumConnections: 1) { client, logger in
                 let rows = try await client.query(
                     """
-                    SELECT t.name, coalesce(string_agg(tt.tenant, ',' ORDER BY tt.tenant), ''), to_char(t.access_expires_at, 'YYYY-MM-DD HH24:MI:SS'),
-                           t.generation, t.refresh_token IS NOT NULL, t.needs_authorisation_since IS NOT NULL, t.key_id
-                    FROM tuku.oauth_tokens t LEFT JOIN tuku.oauth_token_tenants tt ON tt.token_id = t.id
-                    GROUP BY t.id ORDER BY t.name
+                    SELECT name, tenants, to_char(access_expires_at, 'YYYY-MM-DD HH24:MI:SS'),
+                           generation, refreshable, needs_authorisation_since IS NOT NULL, key_id
+                    FROM tuku.oauth_token_status ORDER BY name
                     """, logger: logger)
                 var table = TextTable("name", "tenants", "access expires", "generation", "refreshable", "needs authorising", "key")
                 for try await (name, tenants, expires, generation, refreshable, needs, key) in rows.decode(

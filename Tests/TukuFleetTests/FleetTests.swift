@@ -20,6 +20,9 @@ struct FleetTests {
     ) async throws {
         let certificates = try Self.certificates.get()
         try await TestDatabase.withFresh { client, database in
+          // The workers log in as a role granted tuku_worker, as in production: the whole filing path (claim,
+          // pacing, tokens, exchanges, acks) runs with that role's rights alone.
+          try await TestLogin.with("tuku_worker", on: database, admin: client) { _, workerLogin in
             let sandbox = try await SandboxProcess(certificates: certificates, arguments: ["--rate", "\(rate)"] + sandboxArguments)
             var processes: [TukuProcess] = []
             do {
@@ -46,7 +49,7 @@ struct FleetTests {
                 for _ in 0..<workers {
                     processes.append(try TukuProcess(
                         ["worker", "--concurrency", "8", "--claim-batch", "4", "--poll-interval-ms", "200", "--log-level", "warning"] + workerArguments,
-                        databaseURL: database.url, environment: sandbox.workerEnvironment(tokenKey: key)))
+                        databaseURL: workerLogin.url, environment: sandbox.workerEnvironment(tokenKey: key)))
                 }
                 try await body(client, sandbox)
             } catch {
@@ -57,6 +60,7 @@ struct FleetTests {
             for process in processes { process.signal(SIGTERM) }
             for process in processes { #expect(try await process.waitForExit() == 0, "worker log:\n\(process.log)") }
             try await sandbox.stop()
+          }
         }
     }
 

@@ -289,27 +289,3 @@ struct ExchangeStorageTests {
         }
     }
 }
-
-@Suite("Retention of exchange bodies")
-struct RetentionTests {
-    @Test("bodies older than the retention setting are removed and the metadata kept; newer ones stay")
-    func removesExpiredBodies() async throws {
-        try await TestDatabase.withFresh { client, _ in
-            try await client.execute("SELECT tuku.enqueue('noop', 'acme', '{}')")
-            try await client.execute(
-                """
-                INSERT INTO tuku.exchanges (job_id, attempt, purpose, endpoint, action, started_at, http_status, outcome, request_body, response_body, gateway_id)
-                SELECT 1, 1, 'submit', 'https://gw/', 'File', now() - make_interval(days => d), 200, 'succeeded', '<personal/>', '<reply/>', 'GW-' || d
-                FROM unnest(ARRAY[200, 91, 10]) d
-                """)
-            try await client.execute("UPDATE tuku.settings SET value = '90' WHERE name = 'exchange_body_retention_days'")
-            let queue = JobQueue(client: client, logger: .test())
-            #expect(try await queue.removeExpiredBodies() == 2)
-            #expect(try await queue.removeExpiredBodies() == 0)
-            let kept = try await client.scalar(
-                "SELECT string_agg(gateway_id || ':' || (request_body IS NULL) || ':' || (bodies_removed_at IS NOT NULL), ',' ORDER BY id) FROM tuku.exchanges",
-                as: String.self)
-            #expect(kept == "GW-200:true:true,GW-91:true:true,GW-10:false:false")
-        }
-    }
-}

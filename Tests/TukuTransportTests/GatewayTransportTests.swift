@@ -204,7 +204,8 @@ struct GatewayTransportTests {
                 let elapsed = ContinuousClock.now - started
                 #expect(error?.code == .connectFailed)
                 #expect(error?.requestMayHaveReachedGateway == false)
-                #expect(elapsed < .seconds(5))
+                // The connect timeout is 3 s; the bound only catches a hang (a loaded 2-core box has taken 6.8 s).
+                #expect(elapsed < .seconds(15))
             }
         }
     }
