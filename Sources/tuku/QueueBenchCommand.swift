@@ -28,8 +28,10 @@ struct QueueBenchCommand: AsyncParsableCommand {
     @Option(name: .customLong("latency-samples"), help: "Single inserts timed to their claim on an idle queue.")
     var latencySamples: Int = 400
 
-    @Option(help: "Finished jobs (with one attempt row each) added before the second round; 0 skips it.")
-    var history: Int = 1_000_000
+    @Option(
+        help: ArgumentHelp(
+            "Finished jobs (with one attempt row each) in the table for each round after the first; repeat for more rounds (cumulative totals, e.g. --history 10000 --history 10000000); 0 skips it."))
+    var history: [Int] = [1_000_000]
 
     @Option(help: "Worker process counts to drain with.")
     var processes: [Int] = [1, 2]
@@ -72,10 +74,12 @@ struct QueueBenchCommand: AsyncParsableCommand {
             print("")
             var rounds: [(label: String, figures: QueueBench.Figures)] = []
             rounds.append(("empty history", try await bench.round()))
-            if self.history > 0 {
-                print("... adding \(self.history) finished jobs with attempt rows")
-                try await bench.addHistory(self.history)
-                rounds.append(("\(self.history) finished jobs", try await bench.round()))
+            var present = 0
+            for total in self.history where total > present {
+                print("... adding \(total - present) finished jobs with attempt rows (\(total) in all)")
+                try await bench.addHistory(from: present + 1, through: total)
+                present = total
+                rounds.append(("\(total) finished jobs", try await bench.round()))
             }
             print("")
             print(QueueBench.report(rounds, jobs: self.jobs, enqueueRows: self.enqueueRows, samples: self.latencySamples))
@@ -121,6 +125,9 @@ struct QueueBench: Sendable {
         var enqueueRowsPerSecond: Double = 0
         var latencyP50Milliseconds: Double = 0
         var latencyP99Milliseconds: Double = 0
+        var claimP50Milliseconds: Double = 0
+        var claimP99Milliseconds: Double = 0
+        var jobsTableMegabytes: Double = 0
     }
 
     let client: PostgresClient
@@ -136,7 +143,33 @@ struct QueueBench: Sendable {
             figures.drain.append((processes, rate, rss))
         }
         (figures.latencyP50Milliseconds, figures.latencyP99Milliseconds) = try await self.latency()
+        (figures.claimP50Milliseconds, figures.claimP99Milliseconds) = try await self.claimLatency()
+        figures.jobsTableMegabytes = try await self.scalar(
+            "SELECT pg_total_relation_size('tuku.jobs')::float8 / 1048576", as: Double.self)
         return figures
+    }
+
+    /// The claim statement alone, as a worker sends it: single-job claims from 2,000 ready jobs, each timed
+    /// in this process (so a loopback round trip is included).
+    private func claimLatency() async throws -> (Double, Double) {
+        let samples = 1_000
+        try await self.client.execute(
+            "INSERT INTO tuku.jobs (kind, tenant, payload) SELECT 'noop', 'bench', '{}' FROM generate_series(1, \(2 * samples))",
+            logger: self.logger)
+        try await self.client.execute("ANALYZE tuku.jobs", logger: self.logger)
+        let queue = JobQueue(client: self.client, logger: self.logger)
+        let workerID = try await queue.registerWorker(host: "bench", pid: Int(getpid()), version: "bench", concurrency: 1)
+        var milliseconds: [Double] = []
+        milliseconds.reserveCapacity(samples)
+        for _ in 0..<samples {
+            let started = ContinuousClock.now
+            let claimed = try await queue.claim(workerID: workerID, limit: 1, lease: .seconds(300))
+            milliseconds.append((ContinuousClock.now - started).inSeconds * 1000)
+            guard claimed.count == 1 else { throw ValidationError("a claim found no ready job") }
+        }
+        try await self.clearQueue()
+        milliseconds.sort()
+        return (milliseconds[samples / 2], milliseconds[samples * 99 / 100])
     }
 
     /// Loads rows through the same parse-and-insert path as `tuku enqueue`.
@@ -210,7 +243,7 @@ struct QueueBench: Sendable {
     }
 
     /// Adds finished jobs and their attempt rows, as months of history would leave them.
-    func addHistory(_ rows: Int) async throws {
+    func addHistory(from first: Int, through last: Int) async throws {
         try await self.client.withTransaction(logger: self.logger) { connection in
             // The insert trigger admits only waiting jobs; history is written as it would have ended.
             try await connection.execute("ALTER TABLE tuku.jobs DISABLE TRIGGER jobs_before_insert", logger: self.logger)
@@ -221,14 +254,14 @@ struct QueueBench: Sendable {
                        CASE WHEN i % 100 = 0 THEN 'rejected' ELSE 'succeeded' END, 1,
                        now() - interval '30 days' + i * interval '1 ms', now() - interval '30 days' + i * interval '1 ms',
                        now() - interval '30 days' + i * interval '1 ms', now() - interval '30 days' + i * interval '1 ms' + interval '40 ms'
-                FROM generate_series(1, \(rows)) i
+                FROM generate_series(\(first), \(last)) i
                 """, logger: self.logger)
             try await connection.execute("ALTER TABLE tuku.jobs ENABLE TRIGGER jobs_before_insert", logger: self.logger)
             try await connection.execute(
                 """
                 INSERT INTO tuku.attempts (job_id, attempt, started_at, finished_at, outcome, resulting_state)
                 SELECT id, 1, started_at, finished_at, CASE state WHEN 'succeeded' THEN 'succeeded' ELSE 'rejected' END, state
-                FROM tuku.jobs
+                FROM tuku.jobs WHERE idempotency_key LIKE 'history-%' AND id > (SELECT coalesce(max(job_id), 0) FROM tuku.attempts)
                 """, logger: self.logger)
         }
         try await self.client.execute("VACUUM ANALYZE tuku.jobs", logger: self.logger)
@@ -285,6 +318,9 @@ struct QueueBench: Sendable {
         row("bulk enqueue via tuku enqueue path (rows/s)", ">= 60,000", { String(format: "%.0f", $0.enqueueRowsPerSecond) })
         row("insert-to-claim p50, idle queue (ms)", "<= 3", { String(format: "%.2f", $0.latencyP50Milliseconds) })
         row("insert-to-claim p99, idle queue (ms)", "<= 20", { String(format: "%.2f", $0.latencyP99Milliseconds) })
+        row("claim statement p50, 1 job of 2,000 ready (ms)", "", { String(format: "%.2f", $0.claimP50Milliseconds) })
+        row("claim statement p99 (ms)", "", { String(format: "%.2f", $0.claimP99Milliseconds) })
+        row("tuku.jobs with indexes (MB)", "", { String(format: "%.0f", $0.jobsTableMegabytes) })
         row("worker peak resident memory (MB)", "<= 100", { String(format: "%.0f", $0.drain.map(\.peakRSSMegabytes).max() ?? 0) })
         return table.render() + "\n(\(jobs) jobs per drain run, \(enqueueRows) rows per enqueue run, \(samples) latency samples)"
     }
