@@ -50,6 +50,20 @@ struct StatusCommand: AsyncParsableCommand {
         }
         out += paint("Queue", "1") + "\n" + (depth.rows.isEmpty ? "(empty)" : depth.render()) + "\n\n"
 
+        var pauses = TextTable("kind", "tenant", "jobs held", "since", "by", "reason")
+        for try await (kind, tenant, held, since, by, reason) in try await client.query(
+            """
+            SELECT coalesce(kind, '(every kind)'), coalesce(tenant, '(every tenant)'), jobs_held,
+                   to_char(paused_at, 'YYYY-MM-DD HH24:MI'), paused_by::text, coalesce(reason, '')
+            FROM tuku.pause_status ORDER BY paused_at
+            """, logger: logger
+        ).decode((String, String, Int64, String, String, String).self) {
+            pauses.append([kind, tenant, paint("\(held)", "33"), since, by, reason])
+        }
+        if !pauses.rows.isEmpty {
+            out += paint("Paused", "1") + " (tuku.resume)\n" + pauses.render() + "\n\n"
+        }
+
         var pacing = TextTable("key", "limit/s", "effective/s", "in flight", "cool-down", "429s (1 h)")
         for try await (key, limit, effective, inFlight, cooldown, throttles) in try await client.query(
             """

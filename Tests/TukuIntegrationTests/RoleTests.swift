@@ -221,4 +221,28 @@ struct RoleTests {
             #expect(try await admin.scalar("SELECT has_schema_privilege('public', 'tuku', 'USAGE')", as: Bool.self) == false)
         }
     }
+
+    @Test("`tuku status` runs on a dashboard login and shows pauses; `tuku tokens list` runs on an operator login read from a URL file")
+    func commandsUnderRoles() async throws {
+        try await TestDatabase.withFresh { admin, database in
+            try await Self.seed(admin)
+            try await admin.execute("SELECT tuku.pause(tenant => 'kiwi', reason => 'held by the employer')")
+            try await TestLogin.with("tuku_dashboard", on: database, admin: admin) { _, login in
+                let status = try TukuProcess(["status", "--log-level", "warning"], databaseURL: login.url)
+                #expect(try await status.waitForExit() == 0, "\(status.log)")
+                #expect(status.log.contains("Paused"))
+                #expect(status.log.contains("held by the employer"))
+            }
+            try await TestLogin.with("tuku_operator", on: database, admin: admin) { _, login in
+                let file = FileManager.default.temporaryDirectory.appendingPathComponent("tuku-url-\(UUID().uuidString)")
+                try (login.url + "\n").write(to: file, atomically: true, encoding: .utf8)
+                defer { try? FileManager.default.removeItem(at: file) }
+                let tokens = try TukuProcess(
+                    ["tokens", "list", "--log-level", "warning"], databaseURL: "",
+                    environment: ["TUKU_DATABASE_URL_FILE": file.path])
+                #expect(try await tokens.waitForExit() == 0, "\(tokens.log)")
+                #expect(tokens.log.contains("payroll-admin"))
+            }
+        }
+    }
 }
