@@ -12,6 +12,8 @@ tuku_ensure_tools() {
   command -v xmllint >/dev/null 2>&1 || missing+=(libxml2-utils)
   [ -e /usr/lib/x86_64-linux-gnu/libxml2.so ] || [ -e /usr/lib/aarch64-linux-gnu/libxml2.so ] || missing+=(libxml2-dev)
   command -v python3 >/dev/null 2>&1 || missing+=(python3)
+  # deploy/validate.sh checks the systemd units with systemd-analyze.
+  command -v systemd-analyze >/dev/null 2>&1 || missing+=(systemd)
   # The JWT cross-check tests make a virtual environment for PyJWT from PyPI.
   python3 -c 'import jwt, cryptography' >/dev/null 2>&1 || python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || missing+=(python3-venv)
   if [ ${#missing[@]} -gt 0 ]; then
