@@ -124,9 +124,11 @@ public struct IRDFilingHandler: Sendable {
         headers.add(name: "Authorization", value: "Bearer \(grant.accessToken.value)")
         // Wait for this call's slot in the fleet-wide pace for the kind's limit key.
         let limitKey = self.definition.rateLimitKey ?? ""
+        var slot: RateLimiter.Grant?
         if let limiter = self.dependencies.limiter, !limitKey.isEmpty {
             do {
                 let grant = try await limiter.acquire(key: limitKey, jobID: job.id, workerID: context.workerID)
+                slot = grant
                 context.logger.trace("Send slot reached", metadata: ["pacing.waited_ms": "\(Int(grant.waited.inSeconds * 1000))"])
             } catch {
                 return CallResult(outcome: .retry(after: .seconds(5), error: JobError(code: "pacing_unavailable", message: QueueError.describe(error))))
@@ -135,6 +137,8 @@ public struct IRDFilingHandler: Sendable {
         let startedAt = Date()
         let requestText = String(decoding: envelope.body, as: UTF8.self)
         let exchange: GatewayExchange
+        // When the request was written, by the database's clock, for pacing (nil when nothing was sent).
+        var sentAt: Date?
         var record = ExchangeRecord(
             purpose: purpose, endpoint: url, action: envelope.operation.action, startedAt: startedAt, latency: nil,
             httpStatus: nil, transportError: nil, outcome: "", requestBody: requestText, responseBody: nil)
@@ -150,16 +154,21 @@ public struct IRDFilingHandler: Sendable {
             if case .success(let parsed) = parsed { record.apply(parsed) }
             let retryAfter = response.headers.first(name: "Retry-After").flatMap { RetryAfter.delay(fromHeader: $0, now: Date()) }
             exchange = .response(status: Int(response.status.code), retryAfter: retryAfter, body: parsed)
+            sentAt = slot.map { Self.sendTime(leftAt: $0.leftAt, sentAfter: response.sentAfter, answeredAfter: response.latency) }
         } catch {
             record.latency = .milliseconds(Int64(Date().timeIntervalSince(startedAt) * 1000))
             record.transportError = "\(error.code)"
             exchange = .noResponse(requestSent: error.requestMayHaveReachedGateway)
+            if error.requestMayHaveReachedGateway {
+                sentAt = slot.map { Self.sendTime(leftAt: $0.leftAt, sentAfter: nil, answeredAfter: record.latency) }
+            }
         }
         if let limiter = self.dependencies.limiter, !limitKey.isEmpty {
             var retryAfter: Duration?
             if case .response(_, let after, _) = exchange { retryAfter = after }
             do {
-                try await limiter.release(key: limitKey, jobID: job.id, httpStatus: record.httpStatus, retryAfter: retryAfter)
+                try await limiter.release(
+                    key: limitKey, jobID: job.id, httpStatus: record.httpStatus, retryAfter: retryAfter, sentAt: sentAt)
             } catch {
                 // The rescuer sweeps a reservation left behind; the call itself is done.
                 context.logger.warning("Could not release the pacing reservation", metadata: ["error": "\(QueueError.describe(error))"])
@@ -265,6 +274,18 @@ public struct IRDFilingHandler: Sendable {
     /// Whether the previous run may have sent the request without learning what became of it.
     static func mayHaveReachedGateway(lastErrorCode: String?) -> Bool {
         lastErrorCode == Self.outcomeUnknownCode || lastErrorCode == "lease_expired"
+    }
+
+    /// When a call's request reached the gateway, as reported for pacing. On a connection already open, that is
+    /// when it left the pacing wait plus the time until its request head was written (the arrival follows within
+    /// a millisecond). A call that first had to open a connection (more than 2 ms before its head was written)
+    /// reaches the gateway only once the gateway has finished its side of the TLS handshake, which on a busy
+    /// gateway takes far longer than ours: it is reported at the latest time it can have arrived, when its answer
+    /// came, so that the calls after it keep their distance. A call with no answer is reported as of the moment
+    /// it ended.
+    static func sendTime(leftAt: Date, sentAfter: Duration?, answeredAfter: Duration?) -> Date {
+        if let sentAfter, sentAfter <= .milliseconds(2) { return leftAt.addingTimeInterval(sentAfter.inSeconds) }
+        return leftAt.addingTimeInterval((answeredAfter ?? sentAfter ?? .zero).inSeconds)
     }
 
     static func name(of outcome: GatewayOutcome) -> String {

@@ -13,15 +13,9 @@ import TukuCore
 public struct RateLimiter: Sendable {
     private let client: PostgresClient
     private let logger: Logger
-    private let warmedKeys = WarmedKeys()
     private let unpaced = UnpacedKeys()
     /// How long a key found without a limit row is sent unpaced before asking again. Defaults to 2 seconds.
     public var unpacedRecheckInterval: Duration = .seconds(2)
-
-    /// The keys this process has already sent under (its connections are open).
-    private final class WarmedKeys: Sendable {
-        let keys = Mutex<Set<String>>([])
-    }
 
     /// Keys with no limit row, and until when this process takes that as given.
     private final class UnpacedKeys: Sendable {
@@ -29,7 +23,9 @@ public struct RateLimiter: Sendable {
     }
     /// How long to wait before asking again when the fleet is at its in-flight cap. Defaults to 50 ms.
     public var inFlightPollInterval: Duration = .milliseconds(50)
-    /// How long before its slot a caller checks for a fleet-wide cool-down. Defaults to 15 ms.
+    /// How late a caller may wake for its send before it confirms again. Defaults to 3 ms.
+    public var lateWakeTolerance: Duration = .milliseconds(3)
+    /// How long before its slot a caller confirms it (a fleet-wide cool-down, the sends around it). Defaults to 15 ms.
     public var confirmAhead: Duration = .milliseconds(15)
 
     public init(client: PostgresClient, logger: Logger) {
@@ -43,6 +39,9 @@ public struct RateLimiter: Sendable {
         public var slot: Date
         /// How long the caller waited for it.
         public var waited: Duration
+        /// When the wait ended, by the database's clock (the slot, plus any wait the confirmation asked for,
+        /// plus this process's wake-up delay). Add the time until the request was written to report the send.
+        public var leftAt: Date
     }
 
     /// Waits until this call may be sent under `key`.
@@ -50,55 +49,70 @@ public struct RateLimiter: Sendable {
     public func acquire(key: String, jobID: Int64, workerID: Int64?) async throws -> Grant {
         let started = ContinuousClock.now
         if let until = self.unpaced.until.withLock({ $0[key] }), started < until {
-            return Grant(slot: Date(), waited: .zero)
+            return Grant(slot: Date(), waited: .zero, leftAt: Date())
         }
         do {
             while true {
-                // This process's first call under the key opens a TLS connection and leaves late: keep the slot
-                // after it free so that lateness cannot crowd the next call.
-                let first = self.warmedKeys.keys.withLock { $0.insert(key).inserted }
-                guard let (slot, wait) = try await self.reserve(key: key, jobID: jobID, workerID: workerID, slots: first ? 2 : 1) else {
+                guard let (slot, wait) = try await self.reserve(key: key, jobID: jobID, workerID: workerID) else {
                     try await Task.sleep(for: self.inFlightPollInterval)
                     continue
                 }
                 if slot == .distantPast {
                     // No limit row: not paced; skip the round trips for a little while.
                     self.unpaced.until.withLock { $0[key] = ContinuousClock.now + self.unpacedRecheckInterval }
-                    return Grant(slot: Date(), waited: ContinuousClock.now - started)
+                    return Grant(slot: Date(), waited: ContinuousClock.now - started, leftAt: Date())
                 }
-                let sendAt = ContinuousClock.now + .microseconds(Int64((wait * 1_000_000).rounded(.up)))
-                guard wait > 0 else { return Grant(slot: slot, waited: ContinuousClock.now - started) }
-                // A cool-down set while we slept (another worker was throttled) stops us too: check shortly before
-                // the slot, then wait out the rest by the local clock, so the check's latency does not shift the send.
-                try await Task.sleep(until: sendAt - self.confirmAhead, clock: .continuous)
-                let cooldown = try await self.scalar("SELECT tuku.cooldown_remaining(\(key))")
-                if cooldown <= 0 {
-                    try await Task.sleep(until: sendAt, clock: .continuous)
-                    return Grant(slot: slot, waited: ContinuousClock.now - started)
+                // Shortly before the slot: a cool-down set while we slept (another worker was throttled) stops us
+                // too; otherwise the database says when to leave so that the sends reported around this one (some
+                // leave late) keep every window within the limit. `wait` came with the reservation, whose clock
+                // reading may be stale by now: only the confirmation's answer sets the moment of sending.
+                try await Task.sleep(until: ContinuousClock.now + Self.duration(seconds: wait) - self.confirmAhead, clock: .continuous)
+                var confirmation = try await self.confirm(key: key, jobID: jobID, slot: slot)
+                var confirmations = 1
+                while confirmation.cooldown <= 0 {
+                    let target = confirmation.local(confirmation.sendAt)
+                    try await Task.sleep(until: target, clock: .continuous)
+                    // Woken late (a busy machine): the calls confirmed meanwhile took this one to have left on time.
+                    // Confirm again at the real moment, a few times at most, so the windows are checked as sent.
+                    if ContinuousClock.now - target > self.lateWakeTolerance && confirmations < 3 {
+                        confirmation = try await self.confirm(key: key, jobID: jobID, slot: confirmation.sendAt)
+                        confirmations += 1
+                        continue
+                    }
+                    return Grant(
+                        slot: slot, waited: ContinuousClock.now - started, leftAt: confirmation.database(ContinuousClock.now))
                 }
                 self.logger.debug("Cool-down began while waiting for a slot; reserving again", metadata: ["rate_limit.key": "\(key)"])
             }
         } catch {
-            try? await self.release(key: key, jobID: jobID, httpStatus: nil, retryAfter: nil)
+            try? await self.release(key: key, jobID: jobID, httpStatus: nil, retryAfter: nil, sentAt: nil)
             throw error
         }
     }
 
+    private static func duration(seconds: Double) -> Duration {
+        .microseconds(Int64((max(seconds, 0) * 1_000_000).rounded(.up)))
+    }
+
     /// Ends the call's reservation; `httpStatus` 429 (or 503 with `retryAfter`) starts a fleet-wide cool-down.
-    public func release(key: String, jobID: Int64, httpStatus: Int?, retryAfter: Duration?) async throws {
+    /// `sentAt` (by the database's clock) is when the request was written, if it was: the calls confirming
+    /// after it keep their distance from it.
+    public func release(key: String, jobID: Int64, httpStatus: Int?, retryAfter: Duration?, sentAt: Date? = nil) async throws {
         if let until = self.unpaced.until.withLock({ $0[key] }), ContinuousClock.now < until { return }
         try await self.client.execute(
-            "SELECT tuku.release_slot(\(key), \(jobID), \(httpStatus.map { Int32(clamping: $0) }), \(retryAfter?.inSeconds))",
+            """
+            SELECT tuku.release_slot(\(key), \(jobID), \(httpStatus.map { Int32(clamping: $0) }), \(retryAfter?.inSeconds), \(sentAt))
+            """,
             logger: self.logger)
     }
 
     /// The slot and how many seconds away it is, or `nil` at the in-flight cap.
-    private func reserve(key: String, jobID: Int64, workerID: Int64?, slots: Int) async throws -> (Date, Double)? {
+    private func reserve(key: String, jobID: Int64, workerID: Int64?) async throws -> (Date, Double)? {
         let rows = try await self.client.query(
             """
             SELECT slot = '-infinity', CASE WHEN slot = '-infinity' THEN now() ELSE slot END,
                    CASE WHEN slot = '-infinity' THEN 0 ELSE greatest(extract(epoch FROM slot - now()), 0) END::float8
-            FROM tuku.reserve_slot(\(key), \(jobID), \(workerID), \(Int32(slots))) AS slot
+            FROM tuku.reserve_slot(\(key), \(jobID), \(workerID)) AS slot
             WHERE slot IS NOT NULL
             """, logger: self.logger)
         for try await (unlimited, slot, wait) in rows.decode((Bool, Date, Double).self) {
@@ -107,8 +121,37 @@ public struct RateLimiter: Sendable {
         return nil
     }
 
-    private func scalar(_ query: PostgresQuery) async throws -> Double {
-        for try await value in try await self.client.query(query, logger: self.logger).decode(Double.self) { return value }
-        return 0
+    /// A slot confirmed shortly before it, with the database's clock mapped onto this process's.
+    struct Confirmation {
+        /// Seconds of cool-down still to wait (then reserve again); 0 when none.
+        var cooldown: Double
+        /// When to send, by the database's clock.
+        var sendAt: Date
+        /// The database's clock as it answered, and the local instant taken to match it: the middle of the
+        /// round trip (the error is at most half of it).
+        var databaseNow: Date
+        var localNow: ContinuousClock.Instant
+
+        /// The local instant of a database time.
+        func local(_ date: Date) -> ContinuousClock.Instant {
+            let offset = date.timeIntervalSince(self.databaseNow)
+            return self.localNow + .nanoseconds(Int64((offset * 1e9).rounded()))
+        }
+
+        /// The database time of a local instant.
+        func database(_ instant: ContinuousClock.Instant) -> Date {
+            self.databaseNow.addingTimeInterval((instant - self.localNow).inSeconds)
+        }
+    }
+
+    private func confirm(key: String, jobID: Int64, slot: Date) async throws -> Confirmation {
+        let asked = ContinuousClock.now
+        let rows = try await self.client.query(
+            "SELECT cooldown_seconds, send_at, database_now FROM tuku.confirm_slot(\(key), \(jobID), \(slot))", logger: self.logger)
+        for try await (cooldown, sendAt, databaseNow) in rows.decode((Double, Date, Date).self) {
+            let answered = ContinuousClock.now
+            return Confirmation(cooldown: cooldown, sendAt: sendAt, databaseNow: databaseNow, localNow: asked + (answered - asked) / 2)
+        }
+        return Confirmation(cooldown: 0, sendAt: slot, databaseNow: slot, localNow: .now)
     }
 }

@@ -23,10 +23,14 @@ struct GatewayBenchCommand: AsyncParsableCommand {
     @Option(help: "Limits to pace at, calls/s.") var rates: [Double] = [3, 50]
     @Option(help: "Worker process counts.") var workers: [Int] = [1, 4, 16]
     @Option(help: "Seconds of work per pacing run.") var seconds: Double = 10
-    @Option(name: .customLong("safety-margin"), help: "tuku.rate_limits.safety_margin for the pacing runs (default: the table's, 0.05).")
+    @Option(name: .customLong("safety-margin"), help: "tuku.rate_limits.safety_margin for the pacing runs (default: the table's, 0.01).")
     var safetyMargin: Double?
     @Option(name: .customLong("e2e-jobs"), help: "Filings for the end-to-end run (0 skips it).") var endToEndJobs = 3000
     @Option(name: .customLong("e2e-workers"), help: "Worker processes for the end-to-end run.") var endToEndWorkers = 2
+    @Option(name: .customLong("keep-arrivals"), help: "A folder to keep each run's sandbox arrival log in (arrivals-R-N.jsonl).")
+    var keepArrivals: String?
+    @Flag(name: .customLong("keep-databases"), help: "Keep each run's scratch database (tuku_bench_gateway_R_N) for inspection.")
+    var keepDatabases = false
 
     func run() async throws {
         let logger = self.database.makeLogger("tuku.bench")
@@ -41,7 +45,7 @@ struct GatewayBenchCommand: AsyncParsableCommand {
                 print("... R=\(rate) N=\(workers): worst window \(run.worstWindow), achieved \(String(format: "%.3f", run.achieved / rate)) of R")
             }
         }
-        print("\nPacing, safety margin \(self.safetyMargin.map { "\($0)" } ?? "0.05 (default)") (target: worst window ≤ R, achieved ≥ 0.98 R)\n" + table.render())
+        print("\nPacing, safety margin \(self.safetyMargin.map { "\($0)" } ?? "0.01 (default)") (target: worst window ≤ R, achieved ≥ 0.98 R)\n" + table.render())
         if self.endToEndJobs > 0 {
             let perSecond = try await self.endToEnd(serverURL: serverURL, logger: logger)
             print(String(format: "\nEnd to end over mutual TLS, unthrottled sandbox, %d worker processes: %d filings, %.0f filings/s (target ≥ 1,000)",
@@ -58,7 +62,9 @@ struct GatewayBenchCommand: AsyncParsableCommand {
 
     private func pacingRun(serverURL: String, rate: Double, workers: Int, logger: Logger) async throws -> PacingRun {
         let jobs = max(Int(rate * self.seconds), workers * 2)
-        let (_, arrivals) = try await self.withScratch(serverURL: serverURL, sandboxArguments: ["--rate", "\(rate)"], logger: logger) { client, url, environment in
+        let (_, arrivals) = try await self.withScratch(
+            serverURL: serverURL, sandboxArguments: ["--rate", "\(rate)"], label: "\(Int(rate))-\(workers)", logger: logger
+        ) { client, url, environment in
             try await client.execute("SELECT tuku.set_rate('ird.gateway', \(rate))", logger: logger)
             if let margin = self.safetyMargin {
                 try await client.execute("UPDATE tuku.rate_limits SET safety_margin = \(margin)", logger: logger)
@@ -88,7 +94,7 @@ struct GatewayBenchCommand: AsyncParsableCommand {
     private func endToEnd(serverURL: String, logger: Logger) async throws -> Double {
         let jobs = self.endToEndJobs
         let workers = self.endToEndWorkers
-        let (perSecond, _) = try await self.withScratch(serverURL: serverURL, sandboxArguments: [], logger: logger) { client, url, environment in
+        let (perSecond, _) = try await self.withScratch(serverURL: serverURL, sandboxArguments: [], label: "e2e", logger: logger) { client, url, environment in
             try await self.enqueue(jobs, client: client, logger: logger)
             let processes = try (0..<workers).map { _ in
                 try BenchWorker(url: url, arguments: ["--concurrency", "64", "--claim-batch", "32", "--log-level", "error"], environment: environment)
@@ -112,10 +118,10 @@ struct GatewayBenchCommand: AsyncParsableCommand {
 
     /// A scratch database, a running sandbox and a loaded token; returns the sandbox's SOAP arrivals.
     private func withScratch<Result: Sendable>(
-        serverURL: String, sandboxArguments: [String], logger: Logger,
+        serverURL: String, sandboxArguments: [String], label: String, logger: Logger,
         _ body: @Sendable (PostgresClient, String, [String: String]) async throws -> Result
     ) async throws -> (Result, [Arrival]) {
-        let name = "tuku_bench_gateway_\(getpid())"
+        let name = self.keepDatabases ? "tuku_bench_gateway_\(label.replacingOccurrences(of: "-", with: "_"))" : "tuku_bench_gateway_\(getpid())"
         let admin = try PostgresClient.Configuration(url: serverURL)
         try await QueueBenchCommand.withClient(admin, logger: logger) { client in
             try await client.execute(PostgresQuery(unsafeSQL: "DROP DATABASE IF EXISTS \(name) WITH (FORCE)"), logger: logger)
@@ -173,11 +179,19 @@ struct GatewayBenchCommand: AsyncParsableCommand {
             return try await body(client, url, environment)
         }
         sandbox.stop()
-        try await QueueBenchCommand.withClient(admin, logger: logger) { client in
-            try await client.execute(PostgresQuery(unsafeSQL: "DROP DATABASE IF EXISTS \(name) WITH (FORCE)"), logger: logger)
+        if !self.keepDatabases {
+            try await QueueBenchCommand.withClient(admin, logger: logger) { client in
+                try await client.execute(PostgresQuery(unsafeSQL: "DROP DATABASE IF EXISTS \(name) WITH (FORCE)"), logger: logger)
+            }
         }
         let formatter = ISO8601DateFormatter()
         formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        if let keep = self.keepArrivals {
+            try FileManager.default.createDirectory(atPath: keep, withIntermediateDirectories: true)
+            let target = URL(fileURLWithPath: keep).appendingPathComponent("arrivals-\(label).jsonl")
+            try? FileManager.default.removeItem(at: target)
+            try FileManager.default.copyItem(at: arrivals, to: target)
+        }
         let text = (try? String(contentsOf: arrivals, encoding: .utf8)) ?? ""
         return (result, text.split(separator: "\n").compactMap { line in
             guard let row = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],

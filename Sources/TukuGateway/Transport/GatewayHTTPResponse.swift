@@ -14,13 +14,17 @@ public struct GatewayHTTPResponse: Sendable, CustomStringConvertible {
     public var body: ByteBuffer
     /// From the start of the call until the last byte of the body arrived, including any wait for a connection.
     public var latency: Duration
+    /// From the start of the call until the request head had been written to the connection: the wait for a
+    /// connection, and the TLS handshake when a new one was opened. Pacing reports the send time with it.
+    public var sentAfter: Duration?
 
     /// Creates a response.
-    public init(status: HTTPResponseStatus, headers: HTTPHeaders, body: ByteBuffer, latency: Duration) {
+    public init(status: HTTPResponseStatus, headers: HTTPHeaders, body: ByteBuffer, latency: Duration, sentAfter: Duration? = nil) {
         self.status = status
         self.headers = headers
         self.body = body
         self.latency = latency
+        self.sentAfter = sentAfter
     }
 
     /// The body bytes.

@@ -109,7 +109,9 @@ public final class GatewayTransport: Sendable {
                 group.addTask {
                     let response = try await client.execute(prepared, timeout: TimeAmount(timeout), logger: logger)
                     let body = try await response.body.collect(upTo: maximumResponseBodySize)
-                    return GatewayHTTPResponse(status: response.status, headers: response.headers, body: body, latency: clock.now - start)
+                    return GatewayHTTPResponse(
+                        status: response.status, headers: response.headers, body: body, latency: clock.now - start,
+                        sentAfter: marker.requestHeadSentAt.map { $0 - start })
                 }
                 // AsyncHTTPClient's deadline ends when the response head arrives; this one also covers the body.
                 group.addTask {

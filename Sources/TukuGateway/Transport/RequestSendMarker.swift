@@ -9,9 +9,13 @@ import Synchronization
 /// leaves the outcome unknown.
 final class RequestSendMarker: Sendable {
     private let started = Atomic<Bool>(false)
+    private let sentAt = Mutex<ContinuousClock.Instant?>(nil)
 
     /// Whether the request head has been written.
     var requestHeadSent: Bool { self.started.load(ordering: .acquiring) }
+
+    /// When the request head had been written (the body's first pull), if it has been.
+    var requestHeadSentAt: ContinuousClock.Instant? { self.sentAt.withLock { $0 } }
 
     /// The request body as a one-chunk sequence that marks this marker when it is first pulled.
     func body(_ buffer: ByteBuffer) -> MarkedBody {
@@ -19,6 +23,10 @@ final class RequestSendMarker: Sendable {
     }
 
     fileprivate func mark() {
+        let now = ContinuousClock.now
+        self.sentAt.withLock { sentAt in
+            if sentAt == nil { sentAt = now }
+        }
         self.started.store(true, ordering: .releasing)
     }
 
