@@ -23,6 +23,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.0"),
         .package(url: "https://github.com/vapor/jwt-kit", from: "5.7.1"),
         .package(url: "https://github.com/apple/swift-certificates", from: "1.21.1"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         // Job model, state machine, outcomes, retry arithmetic. No I/O.
@@ -49,6 +50,20 @@ let package = Package(
                 "TukuCore",
                 "TukuPostgres",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strictSwift6
+        ),
+        // `tuku worker --metrics-port`: a small HTTP/1.1 server for a Prometheus registry's exposition at /metrics.
+        // Only this target and the executable use Prometheus types; library code records through swift-metrics.
+        .target(
+            name: "TukuMetrics",
+            dependencies: [
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
@@ -162,6 +177,19 @@ let package = Package(
         .testTarget(
             name: "TukuCoreTests",
             dependencies: ["TukuCore", "TukuPostgres", "TukuWorker"],
+            swiftSettings: strictSwift6
+        ),
+        .testTarget(
+            name: "TukuMetricsTests",
+            dependencies: [
+                "TukuMetrics",
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
             swiftSettings: strictSwift6
         ),
         .testTarget(
