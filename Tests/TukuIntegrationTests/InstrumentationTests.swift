@@ -1,0 +1,92 @@
+import Foundation
+import Logging
+import Metrics
+import MetricsTestKit
+import PostgresNIO
+import Synchronization
+import Testing
+import TukuCore
+import TukuPostgres
+import TukuTestSupport
+import TukuWorker
+
+/// The swift-metrics calls of a real worker against PostgreSQL, read back through a task-local
+/// `TestMetrics` factory (no global bootstrap, so suites can run in parallel).
+@Suite("Worker metrics against PostgreSQL")
+struct InstrumentationTests {
+    final class ThrottledOnce: Sendable {
+        let ids = Mutex<Set<Int64>>([])
+    }
+
+    /// Runs each job as its payload's `then` says: `succeed`, `reject`, `retry` (after 100 ms), or `throttle` once
+    /// and then succeed.
+    static func scriptedHandlers() -> HandlerRegistry {
+        let throttledOnce = ThrottledOnce()
+        var handlers = HandlerRegistry()
+        handlers.register(kind: "scripted", retryPolicy: RetryPolicy()) { job, _ in
+            let error = JobError(code: "scripted", message: "as the payload says")
+            if job.payload.contains("reject") { return .rejected(error) }
+            if job.payload.contains("retry") { return .retry(after: .milliseconds(100), error: error) }
+            if job.payload.contains("throttle"), throttledOnce.ids.withLock({ $0.insert(job.id).inserted }) {
+                return .throttled(after: .milliseconds(100), error: error)
+            }
+            return .succeeded
+        }
+        handlers.register(NoopHandler())
+        return handlers
+    }
+
+    @Test("a worker counts claims and finished runs by kind and outcome, and its jobs-in-hand gauge returns to zero")
+    func workerCounts() async throws {
+        let metrics = TestMetrics()
+        try await TestDatabase.withFresh { client, _ in
+            try await client.execute(
+                """
+                SELECT tuku.enqueue('scripted', 'acme', p::jsonb, max_attempts => 2)
+                FROM unnest(ARRAY['{"then":"succeed"}', '{"then":"succeed"}', '{"then":"reject"}', '{"then":"retry"}',
+                                  '{"then":"throttle"}']) AS p
+                """)
+            try await withMetricsFactory(metrics) {
+                try await WorkerHarness.withWorker(client: client, handlers: Self.scriptedHandlers()) { _ in
+                    try await client.waitUntil("SELECT count(*) = 5 FROM tuku.jobs WHERE finished_at IS NOT NULL", timeout: .seconds(30))
+                }
+            }
+            // succeed ×2, reject, retry then dead (max_attempts 2), throttle then succeed: 7 runs.
+            #expect(try await client.scalar("SELECT count(*)::int8 FROM tuku.attempts", as: Int64.self) == 7)
+        }
+        func finished(_ outcome: String) -> Int64 {
+            metrics.counterTotal(label: WorkerMetrics.jobsFinished, dimensions: [("kind", "scripted"), ("outcome", outcome)])
+        }
+        #expect(metrics.counterTotal(label: WorkerMetrics.jobsClaimed, dimensions: [("kind", "scripted")]) == 7)
+        #expect(finished("succeeded") == 3)
+        #expect(finished("rejected") == 1)
+        #expect(finished("retry") == 1)
+        #expect(finished("dead") == 1)
+        #expect(finished("throttled") == 1)
+        #expect(finished("released") == 0)
+        // Created at zero for every kind the worker handles, though none ran.
+        #expect(try metrics.expectCounter(WorkerMetrics.jobsClaimed, [("kind", "noop")]).totalValue == 0)
+        #expect(try metrics.expectMeter(WorkerMetrics.jobsInHand).lastValue == 0)
+        #expect(try metrics.expectGauge(WorkerMetrics.concurrency).lastValue == Double(WorkerHarness.fastConfiguration().concurrency))
+        #expect(try metrics.expectTimer(WorkerMetrics.claimDuration).values.count >= 3)
+        #expect(metrics.counterTotal(label: WorkerMetrics.leaseRescues) == 0)
+    }
+
+    @Test("the rescuer counts the jobs it puts back after their lease expired")
+    func rescuesCounted() async throws {
+        let metrics = TestMetrics()
+        try await TestDatabase.withFresh { client, _ in
+            let queue = JobQueue(client: client, logger: .test())
+            try await client.execute("SELECT tuku.enqueue('noop', 'acme', '{}') FROM generate_series(1, 2)")
+            let vanished = try await queue.registerWorker(host: "gone", pid: 1, version: "test", concurrency: 2)
+            #expect(try await queue.claim(workerID: vanished, limit: 2, lease: .milliseconds(200)).count == 2)
+            try await withMetricsFactory(metrics) {
+                try await WorkerHarness.withWorker(client: client, handlers: Self.scriptedHandlers()) { _ in
+                    try await client.waitUntil("SELECT count(*) = 2 FROM tuku.jobs WHERE state = 'succeeded'", timeout: .seconds(30))
+                }
+            }
+        }
+        #expect(metrics.counterTotal(label: WorkerMetrics.leaseRescues) == 2)
+        #expect(metrics.counterTotal(label: WorkerMetrics.jobsFinished, dimensions: [("kind", "noop"), ("outcome", "succeeded")]) == 2)
+    }
+}
