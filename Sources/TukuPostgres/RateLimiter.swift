@@ -45,9 +45,15 @@ public struct RateLimiter: Sendable {
         public var waited: Duration
     }
 
-    /// Waits until this call may be sent under `key`.
+    /// Waits until this call may be sent under `key`; the wait goes into `tuku_pacing_wait_seconds`.
     @discardableResult
     public func acquire(key: String, jobID: Int64, workerID: Int64?) async throws -> Grant {
+        let grant = try await self.waitForSlot(key: key, jobID: jobID, workerID: workerID)
+        PacingMetrics.waited(grant.waited, key: key)
+        return grant
+    }
+
+    private func waitForSlot(key: String, jobID: Int64, workerID: Int64?) async throws -> Grant {
         let started = ContinuousClock.now
         if let until = self.unpaced.until.withLock({ $0[key] }), started < until {
             return Grant(slot: Date(), waited: .zero)
@@ -77,6 +83,7 @@ public struct RateLimiter: Sendable {
                     return Grant(slot: slot, waited: ContinuousClock.now - started)
                 }
                 self.logger.debug("Cool-down began while waiting for a slot; reserving again", metadata: ["rate_limit.key": "\(key)"])
+                PacingMetrics.honouredCooldown(key: key)
             }
         } catch {
             try? await self.release(key: key, jobID: jobID, httpStatus: nil, retryAfter: nil)
@@ -90,6 +97,7 @@ public struct RateLimiter: Sendable {
         try await self.client.execute(
             "SELECT tuku.release_slot(\(key), \(jobID), \(httpStatus.map { Int32(clamping: $0) }), \(retryAfter?.inSeconds))",
             logger: self.logger)
+        PacingMetrics.released(key: key, httpStatus: httpStatus, retryAfter: retryAfter)
     }
 
     /// The slot and how many seconds away it is, or `nil` at the in-flight cap.

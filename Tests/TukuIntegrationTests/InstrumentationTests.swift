@@ -10,9 +10,9 @@ import TukuPostgres
 import TukuTestSupport
 import TukuWorker
 
-/// The swift-metrics calls of a real worker against PostgreSQL, read back through a task-local
+/// The swift-metrics calls of a real worker and rate limiter against PostgreSQL, read back through a task-local
 /// `TestMetrics` factory (no global bootstrap, so suites can run in parallel).
-@Suite("Worker metrics against PostgreSQL")
+@Suite("Worker and pacing metrics against PostgreSQL")
 struct InstrumentationTests {
     final class ThrottledOnce: Sendable {
         let ids = Mutex<Set<Int64>>([])
@@ -88,5 +88,36 @@ struct InstrumentationTests {
         }
         #expect(metrics.counterTotal(label: WorkerMetrics.leaseRescues) == 2)
         #expect(metrics.counterTotal(label: WorkerMetrics.jobsFinished, dimensions: [("kind", "noop"), ("outcome", "succeeded")]) == 2)
+    }
+
+    @Test("the rate limiter times each wait for a slot by key, and counts the cool-downs it sets and honours")
+    func pacing() async throws {
+        let metrics = TestMetrics()
+        try await TestDatabase.withFresh { client, _ in
+            try await client.execute("SELECT tuku.set_rate('gw', 1)")
+            try await withMetricsFactory(metrics) {
+                let limiter = RateLimiter(client: client, logger: .test())
+                // The first call takes two slots (1.05 s apart at 1/s), so the second waits about 2.1 s for its own.
+                try await limiter.acquire(key: "gw", jobID: 1, workerID: nil)
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    group.addTask { try await limiter.acquire(key: "gw", jobID: 2, workerID: nil) }
+                    // While it waits, call 1 is refused with Retry-After 4 s: the cool-down outlasts its slot, so
+                    // it reserves again, after the cool-down.
+                    try await Task.sleep(for: .milliseconds(300))
+                    try await limiter.release(key: "gw", jobID: 1, httpStatus: 429, retryAfter: .seconds(4))
+                    try await group.waitForAll()
+                }
+                try await limiter.release(key: "gw", jobID: 2, httpStatus: 503, retryAfter: nil)  // no Retry-After: no cool-down
+                try await limiter.release(key: "gw", jobID: 2, httpStatus: 200, retryAfter: nil)
+            }
+        }
+        let waits = try metrics.expectTimer(PacingMetrics.wait, [("key", "gw")]).values
+        #expect(waits.count == 2)
+        #expect(waits[0] < 500_000_000, "the first call has its slot at once")
+        #expect(waits[1] >= 3_500_000_000, "the second waits out the cool-down (\(waits[1]) ns)")
+        #expect(metrics.counterTotal(label: PacingMetrics.cooldowns, dimensions: [("key", "gw"), ("event", "set")]) == 1)
+        // At least once: its next slot falls at the cool-down's very end, and the check 15 ms before it still sees the
+        // last 15 ms of the cool-down, so the limiter may reserve once more (counted again).
+        #expect(metrics.counterTotal(label: PacingMetrics.cooldowns, dimensions: [("key", "gw"), ("event", "honoured")]) >= 1)
     }
 }
