@@ -3,8 +3,10 @@
 #   - Kubernetes manifests: kubernetes-validate --strict (installed into a venv under .tuku/ when missing).
 #     It has no schemas for KEDA's CRDs (ScaledObject, TriggerAuthentication) and only warns about them, so
 #     those two get a structural check here instead (fields and cross-references, not the CRD schema).
-#   - systemd units: systemd-analyze verify, when it is installed, in a scratch root with a stub
-#     /usr/local/bin/tuku (verify checks that ExecStart exists). Any message it prints counts as a failure.
+#   - systemd units: systemd-analyze verify, when it is installed, in a scratch root with stubs for
+#     /usr/local/bin/tuku and /bin/sh (verify checks that ExecStart exists). Any message it prints counts as a
+#     failure. Then the worker unit's ExecStart is run as systemd would for instance 3, against a stub tuku that
+#     prints its arguments, to check the metrics port it derives (9403) and the flags it passes.
 #   - Grafana dashboards: parse as JSON (their queries read the views of sql/migrations/0005_dashboards).
 set -euo pipefail
 
@@ -81,9 +83,10 @@ if command -v systemd-analyze >/dev/null 2>&1; then
   echo "==> systemd-analyze verify: deploy/systemd/"
   scratch=$(mktemp -d)
   trap 'rm -rf "$scratch"' EXIT
-  mkdir -p "$scratch/usr/local/bin" "$scratch/etc/systemd/system" "$scratch/usr/lib/systemd"
+  mkdir -p "$scratch/usr/local/bin" "$scratch/bin" "$scratch/etc/systemd/system" "$scratch/usr/lib/systemd"
   printf '#!/bin/sh\nexit 0\n' >"$scratch/usr/local/bin/tuku"
-  chmod 0755 "$scratch/usr/local/bin/tuku"
+  cp "$scratch/usr/local/bin/tuku" "$scratch/bin/sh"
+  chmod 0755 "$scratch/usr/local/bin/tuku" "$scratch/bin/sh"
   # The host's own units, so that dependencies such as network-online.target resolve.
   for dir in /usr/lib/systemd/system /lib/systemd/system; do
     if [ -d "$dir" ]; then cp -r "$dir" "$scratch/usr/lib/systemd/"; break; fi
@@ -99,6 +102,26 @@ if command -v systemd-analyze >/dev/null 2>&1; then
   fi
 else
   echo "==> systemd-analyze not installed: systemd units NOT verified"
+fi
+
+echo "==> tuku-worker@3.service: ExecStart as systemd runs it (metrics port from the instance number)"
+stub_dir=$(mktemp -d)
+printf '#!/bin/sh\nprintf "%%s " "$@"\n' >"$stub_dir/tuku"
+chmod 0755 "$stub_dir/tuku"
+exec_start=$(sed -n 's/^ExecStart=//p' deploy/systemd/tuku-worker@.service)
+# systemd's expansion for instance 3: the specifier %i, and "$$" for a literal "$" (the line uses nothing else).
+command=${exec_start//%i/3}
+command=${command//\$\$/\$}
+command=${command//\/usr\/local\/bin\/tuku/$stub_dir/tuku}
+expected="worker --shutdown-grace 25 --metrics-host 0.0.0.0 --metrics-port 9403 --concurrency 7 --log-level notice "
+actual=$(env -i PATH=/usr/bin:/bin TUKU_WORKER_ARGS="--concurrency 7 --log-level notice" bash -c "$command" 2>&1) || true
+rm -rf "$stub_dir"
+if [ "$actual" = "$expected" ]; then
+  echo "tuku $actual: ok"
+else
+  echo "ERROR: tuku-worker@3 would run: tuku $actual"
+  echo "       expected:               tuku $expected"
+  status=1
 fi
 
 echo "==> Grafana dashboards parse as JSON: deploy/grafana/"

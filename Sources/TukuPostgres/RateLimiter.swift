@@ -44,9 +44,15 @@ public struct RateLimiter: Sendable {
         public var leftAt: Date
     }
 
-    /// Waits until this call may be sent under `key`.
+    /// Waits until this call may be sent under `key`; the wait goes into `tuku_pacing_wait_seconds`.
     @discardableResult
     public func acquire(key: String, jobID: Int64, workerID: Int64?) async throws -> Grant {
+        let grant = try await self.waitForSlot(key: key, jobID: jobID, workerID: workerID)
+        PacingMetrics.waited(grant.waited, key: key)
+        return grant
+    }
+
+    private func waitForSlot(key: String, jobID: Int64, workerID: Int64?) async throws -> Grant {
         let started = ContinuousClock.now
         if let until = self.unpaced.until.withLock({ $0[key] }), started < until {
             return Grant(slot: Date(), waited: .zero, leftAt: Date())
@@ -71,18 +77,22 @@ public struct RateLimiter: Sendable {
                 var confirmations = 1
                 while confirmation.cooldown <= 0 {
                     let target = confirmation.local(confirmation.sendAt)
-                    try await Task.sleep(until: target, clock: .continuous)
-                    // Woken late (a busy machine): the calls confirmed meanwhile took this one to have left on time.
-                    // Confirm again at the real moment, a few times at most, so the windows are checked as sent.
-                    if ContinuousClock.now - target > self.lateWakeTolerance && confirmations < 3 {
-                        confirmation = try await self.confirm(key: key, jobID: jobID, slot: confirmation.sendAt)
-                        confirmations += 1
-                        continue
+                    if target > ContinuousClock.now + self.lateWakeTolerance {
+                        try await Task.sleep(until: target, clock: .continuous)
+                        // Woken late (a busy machine): the calls confirmed meanwhile took this one to have left on
+                        // time. Confirm again at the real moment (which answers "now" unless the window has filled
+                        // since), so that the windows are checked as sent.
+                        if ContinuousClock.now - target > self.lateWakeTolerance && confirmations < 10 {
+                            confirmation = try await self.confirm(key: key, jobID: jobID, slot: confirmation.sendAt)
+                            confirmations += 1
+                            continue
+                        }
                     }
                     return Grant(
                         slot: slot, waited: ContinuousClock.now - started, leftAt: confirmation.database(ContinuousClock.now))
                 }
                 self.logger.debug("Cool-down began while waiting for a slot; reserving again", metadata: ["rate_limit.key": "\(key)"])
+                PacingMetrics.honouredCooldown(key: key)
             }
         } catch {
             try? await self.release(key: key, jobID: jobID, httpStatus: nil, retryAfter: nil, sentAt: nil)
@@ -104,6 +114,7 @@ public struct RateLimiter: Sendable {
             SELECT tuku.release_slot(\(key), \(jobID), \(httpStatus.map { Int32(clamping: $0) }), \(retryAfter?.inSeconds), \(sentAt))
             """,
             logger: self.logger)
+        PacingMetrics.released(key: key, httpStatus: httpStatus, retryAfter: retryAfter)
     }
 
     /// The slot and how many seconds away it is, or `nil` at the in-flight cap.

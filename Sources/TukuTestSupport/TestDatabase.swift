@@ -31,8 +31,12 @@ public struct TestDatabase: Sendable {
         let logger = Logger.test()
         let name = "tuku_test_\(UInt32.random(in: 0...UInt32.max))"
         let admin = try PostgresClient.Configuration(url: serverURL)
-        _ = try await Self.withClient(admin) { client in
-            try await client.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \(name)"), logger: logger)
+        do {
+            try await Self.withClient(admin) { client in
+                try await client.execute(PostgresQuery(unsafeSQL: "CREATE DATABASE \(name)"), logger: logger)
+            }
+        } catch {
+            throw TestSupportError("creating test database \(name): \(QueueError.describe(error))")
         }
         var components = URLComponents(string: serverURL)!
         components.path = "/\(name)"
@@ -40,7 +44,11 @@ public struct TestDatabase: Sendable {
         do {
             let result = try await Self.withClient(database.configuration) { client in
                 if migrate {
-                    try await Migrator(client: client, logger: logger).migrate()
+                    do {
+                        try await Migrator(client: client, logger: logger).migrate()
+                    } catch {
+                        throw TestSupportError("migrating test database \(name): \(QueueError.describe(error))")
+                    }
                 }
                 return try await body(client, database)
             }
@@ -68,8 +76,12 @@ public struct TestDatabase: Sendable {
     }
 
     private static func drop(_ name: String, admin: PostgresClient.Configuration, logger: Logger) async throws {
-        _ = try await Self.withClient(admin) { client in
-            try await client.query(PostgresQuery(unsafeSQL: "DROP DATABASE IF EXISTS \(name) WITH (FORCE)"), logger: logger)
+        do {
+            try await Self.withClient(admin) { client in
+                try await client.execute(PostgresQuery(unsafeSQL: "DROP DATABASE IF EXISTS \(name) WITH (FORCE)"), logger: logger)
+            }
+        } catch {
+            throw TestSupportError("dropping test database \(name): \(QueueError.describe(error))")
         }
     }
 }

@@ -24,7 +24,10 @@ public struct TestLogin: Sendable {
     ) async throws -> Result {
         let name = "tuku_test_login_\(UInt32.random(in: 0...UInt32.max))"
         let password = "pw-\(UInt64.random(in: 0...UInt64.max))"
-        try await admin.execute(PostgresQuery(unsafeSQL: "CREATE ROLE \(name) LOGIN PASSWORD '\(password)' IN ROLE \(role)"))
+        // `ROLE current_user` makes the admin a member, so that it may end the login's sessions: dropping the test
+        // database (WITH (FORCE)) and the login both need that when a connection is still closing.
+        try await admin.execute(
+            PostgresQuery(unsafeSQL: "CREATE ROLE \(name) LOGIN PASSWORD '\(password)' IN ROLE \(role) ROLE current_user"))
         var components = URLComponents(string: database.url)!
         components.user = name
         components.password = password
@@ -41,6 +44,8 @@ public struct TestLogin: Sendable {
     }
 
     private static func drop(_ name: String, admin: PostgresClient) async throws {
+        try await admin.execute(
+            PostgresQuery(unsafeSQL: "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = '\(name)'"))
         try await admin.execute(PostgresQuery(unsafeSQL: "DROP ROLE IF EXISTS \(name)"))
     }
 }

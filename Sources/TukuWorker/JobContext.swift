@@ -17,9 +17,10 @@ public struct JobContext: Sendable {
         self.recorder = Recorder()
     }
 
-    /// Records one HTTP call and its outcome.
+    /// Records one HTTP call and its outcome, and times it in `tuku_gateway_call_duration_seconds`.
     public func record(_ exchange: ExchangeRecord) {
         self.recorder.exchanges.withLock { $0.append(exchange) }
+        WorkerMetrics.recorded(exchange)
     }
 
     /// Everything recorded so far, in order.

@@ -22,6 +22,7 @@ final class WorkerRun: Sendable {
     private let configuration: Worker.Configuration
     private let workerID: Int64
     private let logger: Logger
+    private let metrics: WorkerMetrics
     private let state = Mutex(State())
     /// Wakes the claim loop: a notification, a poll tick, freed capacity, or shutdown.
     private let claimWakeups: AsyncStream<Void>
@@ -36,6 +37,7 @@ final class WorkerRun: Sendable {
         self.configuration = configuration
         self.workerID = workerID
         self.logger = logger
+        self.metrics = WorkerMetrics(kinds: handlers.kinds)
         (self.claimWakeups, self.claimWakeup) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
         (self.ackWakeups, self.ackWakeup) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
     }
@@ -48,6 +50,7 @@ final class WorkerRun: Sendable {
     }
 
     func run() async {
+        self.metrics.started(concurrency: self.configuration.concurrency)
         await withTaskGroup(of: Void.self) { background in
             background.addTask { await self.heartbeatLoop() }
             background.addTask { await self.rescueLoop() }
@@ -81,8 +84,10 @@ final class WorkerRun: Sendable {
                     if free > 0 {
                         let limit = min(free, self.configuration.claimBatchSize)
                         do {
+                            let claimStarted = ContinuousClock.now
                             let claimed = try await self.queue.claim(
                                 workerID: self.workerID, limit: limit, lease: self.configuration.lease, kinds: self.configuration.kinds)
+                            self.metrics.claimed(claimed, took: ContinuousClock.now - claimStarted)
                             self.state.withLock {
                                 $0.inHand += claimed.count
                                 $0.running += claimed.count
@@ -169,6 +174,7 @@ final class WorkerRun: Sendable {
                     ])
             }
         }
+        self.metrics.finished(job, outcome: resolved)
         let ack = JobAck(
             jobID: job.id, leaseToken: job.leaseToken, outcome: resolved, startedAt: startedAt, exchanges: context.exchanges)
         self.state.withLock {
@@ -208,7 +214,8 @@ final class WorkerRun: Sendable {
         var delay = Duration.milliseconds(100)
         while true {
             do {
-                try await self.queue.acknowledge(batch, workerID: self.workerID)
+                let accepted = try await self.queue.acknowledge(batch, workerID: self.workerID)
+                self.metrics.acknowledged(batch.count, accepted: accepted.count)
                 break
             } catch {
                 self.logger.error(
@@ -247,6 +254,7 @@ final class WorkerRun: Sendable {
             do {
                 let rescued = try await self.queue.rescueExpiredLeases(workerLostAfter: self.configuration.workerLostAfter)
                 if !rescued.isEmpty {
+                    self.metrics.rescued(rescued.count)
                     self.logger.warning("Rescued jobs whose lease expired", metadata: ["jobs.rescued": "\(rescued.count)"])
                     self.claimWakeup.yield()
                 }

@@ -42,12 +42,21 @@ struct WorkerCommand: AsyncParsableCommand {
     @Option(name: .customLong("max-connections"), help: "Most PostgreSQL connections this process opens.")
     var maximumConnections: Int = 10
 
+    @Option(
+        name: .customLong("metrics-port"),
+        help: "Serve Prometheus metrics at http://HOST:PORT/metrics (0 = any free port, logged). Off when not given.")
+    var metricsPort: Int?
+
+    @Option(name: .customLong("metrics-host"), help: "Address the metrics server binds (0.0.0.0 for every IPv4 address).")
+    var metricsHost: String = "127.0.0.1"
+
     func validate() throws {
         guard self.concurrency >= 1, self.claimBatch >= 1 else {
             throw ValidationError("--concurrency and --claim-batch must be at least 1")
         }
         guard self.leaseSeconds >= 3 else { throw ValidationError("--lease must be at least 3 seconds") }
         guard self.maximumConnections >= 3 else { throw ValidationError("--max-connections must be at least 3 (claims, acks, LISTEN)") }
+        if let port = self.metricsPort, !(0...65535).contains(port) { throw ValidationError("--metrics-port must be from 0 to 65535") }
     }
 
     func run() async throws {
@@ -81,6 +90,10 @@ struct WorkerCommand: AsyncParsableCommand {
             configuration: configuration,
             logger: logger)
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: client)]
+        if let metrics = self.makeMetricsServer(logger: logger) {
+            // First, so that it stops last: the drain stays visible. If it cannot bind, the worker stops gracefully.
+            services.insert(.init(service: metrics, failureTerminationBehavior: .gracefullyShutdownGroup), at: 0)
+        }
         if let transport = filing?.0 {
             services.append(.init(service: TransportService(transport: transport)))
         }

@@ -53,9 +53,11 @@ struct PacingTests {
             #expect(Set(granted).count == 48)
             #expect(Self.maximumInWindow(granted.map { $0.timeIntervalSince(granted[0]) }, window: 1) <= 20)
             // ... and the sends, which trail their slots by however late each caller woke, still do: each caller
-            // confirmed against the sends reported before it.
+            // confirmed against the sends reported before it. A caller told "go now" leaves a scheduling delay after
+            // the database said so (the 5 ms guard covers that on a quiet machine, not with every suite running at
+            // once), so the check here allows 10 ms: 21 sends inside 990 ms would mean the confirmation failed.
             let sends = left.times.withLock { $0 }.sorted()
-            #expect(Self.maximumInWindow(sends.map { $0.timeIntervalSince(sends[0]) }, window: 1) <= 20)
+            #expect(Self.maximumInWindow(sends.map { $0.timeIntervalSince(sends[0]) }, window: 0.99) <= 20)
             // 48 calls with at most 20 in any second span at least two seconds (call 41 is a second after call 21,
             // which is a second after call 1), however late the first one left.
             #expect(instants.last! - instants.first! >= .milliseconds(2000))
