@@ -109,11 +109,12 @@ stub_dir=$(mktemp -d)
 printf '#!/bin/sh\nprintf "%%s " "$@"\n' >"$stub_dir/tuku"
 chmod 0755 "$stub_dir/tuku"
 exec_start=$(sed -n 's/^ExecStart=//p' deploy/systemd/tuku-worker@.service)
-# systemd's expansion for instance 3: the specifier %i, and "$$" for a literal "$" (the line uses nothing else).
+# systemd's expansion for instance 3: the specifiers %i and %d, and "$$" for a literal "$" (the line uses nothing else).
 command=${exec_start//%i/3}
+command=${command//%d/\/run\/credentials\/tuku-worker@3.service}
 command=${command//\$\$/\$}
 command=${command//\/usr\/local\/bin\/tuku/$stub_dir/tuku}
-expected="worker --shutdown-grace 25 --metrics-host 0.0.0.0 --metrics-port 9403 --concurrency 7 --log-level notice "
+expected="worker --database-url-file /run/credentials/tuku-worker@3.service/database-url --shutdown-grace 25 --metrics-host 0.0.0.0 --metrics-port 9403 --concurrency 7 --log-level notice "
 actual=$(env -i PATH=/usr/bin:/bin TUKU_WORKER_ARGS="--concurrency 7 --log-level notice" bash -c "$command" 2>&1) || true
 rm -rf "$stub_dir"
 if [ "$actual" = "$expected" ]; then

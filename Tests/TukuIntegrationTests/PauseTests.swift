@@ -39,6 +39,8 @@ struct PauseTests {
             try await client.execute("SELECT tuku.pause(kind => 'ird.ei.file')")
             try await client.execute(
                 "SELECT tuku.enqueue(k, t, '{}') FROM (VALUES ('noop', 'acme'), ('noop', 'kiwi'), ('ird.ei.file', 'acme')) v(k, t)")
+            // What autoscalers read: only the job a worker could claim now.
+            #expect(try await client.scalar("SELECT jobs FROM tuku.ready_job_count", as: Int64.self) == 1)
             let queue = JobQueue(client: client, logger: .test())
             let workerID = try await queue.registerWorker(host: "test", pid: 1, version: "test", concurrency: 10)
             let claimed = try await queue.claim(workerID: workerID, limit: 10, lease: .seconds(30))
