@@ -36,7 +36,7 @@ DECLARE
     first     integer;
     last      integer;
     -- Arrivals trail the send times workers report by a little (and by a varying little): keep this much clear.
-    guard     constant interval := interval '5 milliseconds';
+    guard     constant interval := interval '10 milliseconds';
 BEGIN
     cooldown_seconds := 0;
     wait_seconds := 0;
