@@ -127,7 +127,9 @@ public struct IRDFilingHandler: Sendable {
         var slot: RateLimiter.Grant?
         if let limiter = self.dependencies.limiter, !limitKey.isEmpty {
             do {
-                let grant = try await limiter.acquire(key: limitKey, jobID: job.id, workerID: context.workerID)
+                let grant = try await limiter.acquire(
+                    key: limitKey, jobID: job.id, workerID: context.workerID,
+                    connecting: self.dependencies.transport.nextCallLikelyConnects)
                 slot = grant
                 context.logger.trace("Send slot reached", metadata: ["pacing.waited_ms": "\(Int(grant.waited.inSeconds * 1000))"])
             } catch {

@@ -45,14 +45,17 @@ public struct RateLimiter: Sendable {
     }
 
     /// Waits until this call may be sent under `key`; the wait goes into `tuku_pacing_wait_seconds`.
+    ///
+    /// `connecting` says the call will likely open a new connection: until it is answered, the calls confirming
+    /// after it count it as arriving at any moment up to their own.
     @discardableResult
-    public func acquire(key: String, jobID: Int64, workerID: Int64?) async throws -> Grant {
-        let grant = try await self.waitForSlot(key: key, jobID: jobID, workerID: workerID)
+    public func acquire(key: String, jobID: Int64, workerID: Int64?, connecting: Bool = false) async throws -> Grant {
+        let grant = try await self.waitForSlot(key: key, jobID: jobID, workerID: workerID, connecting: connecting)
         PacingMetrics.waited(grant.waited, key: key)
         return grant
     }
 
-    private func waitForSlot(key: String, jobID: Int64, workerID: Int64?) async throws -> Grant {
+    private func waitForSlot(key: String, jobID: Int64, workerID: Int64?, connecting: Bool) async throws -> Grant {
         let started = ContinuousClock.now
         if let until = self.unpaced.until.withLock({ $0[key] }), started < until {
             return Grant(slot: Date(), waited: .zero, leftAt: Date())
@@ -73,17 +76,20 @@ public struct RateLimiter: Sendable {
                 // leave late) keep every window within the limit. `wait` came with the reservation, whose clock
                 // reading may be stale by now: only the confirmation's answer sets the moment of sending.
                 try await Task.sleep(until: ContinuousClock.now + Self.duration(seconds: wait) - self.confirmAhead, clock: .continuous)
-                var confirmation = try await self.confirm(key: key, jobID: jobID, slot: slot)
+                var confirmation = try await self.confirm(key: key, jobID: jobID, slot: slot, connecting: connecting)
                 var confirmations = 1
                 while confirmation.cooldown <= 0 {
                     let target = confirmation.local(confirmation.sendAt)
+                    // Within the tolerance, go at once: a sleep that short tends to overshoot on a busy machine,
+                    // and leaving up to 3 ms early is inside the confirmation's 10 ms guard.
                     if target > ContinuousClock.now + self.lateWakeTolerance {
                         try await Task.sleep(until: target, clock: .continuous)
                         // Woken late (a busy machine): the calls confirmed meanwhile took this one to have left on
                         // time. Confirm again at the real moment (which answers "now" unless the window has filled
                         // since), so that the windows are checked as sent.
                         if ContinuousClock.now - target > self.lateWakeTolerance && confirmations < 10 {
-                            confirmation = try await self.confirm(key: key, jobID: jobID, slot: confirmation.sendAt)
+                            confirmation = try await self.confirm(
+                                key: key, jobID: jobID, slot: confirmation.sendAt, connecting: connecting)
                             confirmations += 1
                             continue
                         }
@@ -133,36 +139,43 @@ public struct RateLimiter: Sendable {
     }
 
     /// A slot confirmed shortly before it, with the database's clock mapped onto this process's.
+    ///
+    /// The database read its clock somewhere between the moment we asked and the moment its answer was read, so a
+    /// local instant maps to a range of database times. Both directions take the safe end: the send waits until
+    /// the database's clock has surely passed the send time, and the send is reported at the latest time it can
+    /// have been. On a loaded machine, where answers sit unread for a while, that costs a little pace, never a
+    /// window.
     struct Confirmation {
         /// Seconds of cool-down still to wait (then reserve again); 0 when none.
         var cooldown: Double
         /// When to send, by the database's clock.
         var sendAt: Date
-        /// The database's clock as it answered, and the local instant taken to match it: the middle of the
-        /// round trip (the error is at most half of it).
+        /// The database's clock as it answered.
         var databaseNow: Date
-        var localNow: ContinuousClock.Instant
+        /// When we asked, and when the answer was read.
+        var asked: ContinuousClock.Instant
+        var answered: ContinuousClock.Instant
 
-        /// The local instant of a database time.
+        /// The first local instant at which the database's clock has surely reached `date`.
         func local(_ date: Date) -> ContinuousClock.Instant {
             let offset = date.timeIntervalSince(self.databaseNow)
-            return self.localNow + .nanoseconds(Int64((offset * 1e9).rounded()))
+            return self.answered + .nanoseconds(Int64((offset * 1e9).rounded(.up)))
         }
 
-        /// The database time of a local instant.
+        /// The latest database time a local instant can be.
         func database(_ instant: ContinuousClock.Instant) -> Date {
-            self.databaseNow.addingTimeInterval((instant - self.localNow).inSeconds)
+            self.databaseNow.addingTimeInterval((instant - self.asked).inSeconds)
         }
     }
 
-    private func confirm(key: String, jobID: Int64, slot: Date) async throws -> Confirmation {
+    private func confirm(key: String, jobID: Int64, slot: Date, connecting: Bool) async throws -> Confirmation {
         let asked = ContinuousClock.now
         let rows = try await self.client.query(
-            "SELECT cooldown_seconds, send_at, database_now FROM tuku.confirm_slot(\(key), \(jobID), \(slot))", logger: self.logger)
+            "SELECT cooldown_seconds, send_at, database_now FROM tuku.confirm_slot(\(key), \(jobID), \(slot), \(connecting))",
+            logger: self.logger)
         for try await (cooldown, sendAt, databaseNow) in rows.decode((Double, Date, Date).self) {
-            let answered = ContinuousClock.now
-            return Confirmation(cooldown: cooldown, sendAt: sendAt, databaseNow: databaseNow, localNow: asked + (answered - asked) / 2)
+            return Confirmation(cooldown: cooldown, sendAt: sendAt, databaseNow: databaseNow, asked: asked, answered: .now)
         }
-        return Confirmation(cooldown: 0, sendAt: slot, databaseNow: slot, localNow: .now)
+        return Confirmation(cooldown: 0, sendAt: slot, databaseNow: slot, asked: asked, answered: .now)
     }
 }

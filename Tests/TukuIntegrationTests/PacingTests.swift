@@ -28,7 +28,6 @@ struct PacingTests {
             let limiter = RateLimiter(client: client, logger: .test())
             let sent = SendTimes()
             let slots = SlotTimes()
-            let left = SlotTimes()
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for caller in 0..<8 {
                     group.addTask {
@@ -37,7 +36,6 @@ struct PacingTests {
                             let grant = try await limiter.acquire(key: "gw", jobID: job, workerID: nil)
                             sent.times.withLock { $0.append(.now) }
                             slots.times.withLock { $0.append(grant.slot) }
-                            left.times.withLock { $0.append(grant.leftAt) }
                             try await limiter.release(key: "gw", jobID: job, httpStatus: 200, retryAfter: nil, sentAt: grant.leftAt)
                         }
                     }
@@ -53,11 +51,11 @@ struct PacingTests {
             #expect(Set(granted).count == 48)
             #expect(Self.maximumInWindow(granted.map { $0.timeIntervalSince(granted[0]) }, window: 1) <= 20)
             // ... and the sends, which trail their slots by however late each caller woke, still do: each caller
-            // confirmed against the sends reported before it. A caller told "go now" leaves a scheduling delay after
-            // the database said so (the 10 ms guard covers that on a quiet machine, not with every suite running at
-            // once), so the check here allows 10 ms more: 21 sends inside 990 ms would mean the confirmation failed.
-            let sends = left.times.withLock { $0 }.sorted()
-            #expect(Self.maximumInWindow(sends.map { $0.timeIntervalSince(sends[0]) }, window: 0.99) <= 20)
+            // confirmed against the sends reported before it. Measured here by this process's own clock at the
+            // moment each caller left; the limiter may let a caller go up to 3 ms early (inside its 10 ms guard),
+            // so the check allows 5 ms: 21 sends inside 995 ms would mean the confirmation failed.
+            let leaving = instants.map { ($0 - instants[0]).inSeconds }
+            #expect(Self.maximumInWindow(leaving, window: 0.995) <= 20)
             // 48 calls with at most 20 in any second span at least two seconds (call 41 is a second after call 21,
             // which is a second after call 1), however late the first one left.
             #expect(instants.last! - instants.first! >= .milliseconds(2000))
@@ -94,6 +92,26 @@ struct PacingTests {
             try await client.execute("UPDATE tuku.rate_limits SET cooldown_until = now() + interval '10 s'")
             #expect(try await client.scalar(
                 "SELECT cooldown_seconds > 9 FROM tuku.confirm_slot('w', 9, now())", as: Bool.self))
+        }
+    }
+
+    @Test("a call in flight on a new connection counts as arriving at any moment until it is answered")
+    func connectingCallsCountUntilAnswered() async throws {
+        try await TestDatabase.withFresh { client, _ in
+            try await client.execute("SELECT tuku.set_rate('c', 2)")
+            try await client.execute("INSERT INTO tuku.rate_limit_sends (key, sent_at) VALUES ('c', now() - interval '0.5 s')")
+            // Job 1 confirmed five seconds ago and is still unanswered; had it been on a warm connection, it would
+            // long be out of any window.
+            try await client.execute("INSERT INTO tuku.rate_limit_calls (key, job_id, slot_at) VALUES ('c', 1, now() - interval '5 s')")
+            #expect(try await client.scalar(
+                "SELECT send_at < (SELECT sent_at FROM tuku.rate_limit_sends) + interval '1.01 s' FROM tuku.confirm_slot('c', 2, now())",
+                as: Bool.self))
+            // Opening a connection, it may only now be reaching the gateway: with the send half a second ago, the
+            // window is full until that send is a window (1.01 s) old.
+            try await client.execute("UPDATE tuku.rate_limit_calls SET connecting = true WHERE job_id = 1")
+            #expect(try await client.scalar(
+                "SELECT send_at = (SELECT sent_at FROM tuku.rate_limit_sends) + interval '1.01 s' FROM tuku.confirm_slot('c', 3, now())",
+                as: Bool.self))
         }
     }
 
@@ -166,7 +184,8 @@ struct PacingTests {
             try await limiter.acquire(key: "gw", jobID: 2, workerID: nil)
             let started = ContinuousClock.now
             try await limiter.acquire(key: "gw", jobID: 3, workerID: nil)
-            #expect(ContinuousClock.now - started < .milliseconds(300))
+            // 10 ms at the new rate, a second at the old one; a loaded machine adds a few slow round trips.
+            #expect(ContinuousClock.now - started < .milliseconds(800))
         }
     }
 }

@@ -14,6 +14,10 @@ CREATE UNLOGGED TABLE tuku.rate_limit_sends (
 );
 CREATE INDEX rate_limit_sends_key_sent_idx ON tuku.rate_limit_sends (key, sent_at);
 
+-- A call that opens a new connection reaches the gateway only once the gateway has finished its side of the TLS
+-- handshake, which we cannot see: until it is answered, its arrival is anywhere from its send time to now.
+ALTER TABLE tuku.rate_limit_calls ADD COLUMN connecting boolean NOT NULL DEFAULT false;
+
 -- Confirms a reserved slot shortly before it: the cool-down still to wait (the caller then reserves again),
 -- and otherwise how long after the slot this call should leave so that no window holds more than the limit.
 -- The caller's own in-flight row then records that expected send, for the calls confirming after it.
@@ -22,7 +26,7 @@ CREATE INDEX rate_limit_sends_key_sent_idx ON tuku.rate_limit_sends (key, sent_a
 -- database's clock onto its own across this one round trip (the slot's `now()` was the reservation's, which
 -- under load can be many milliseconds stale by the time the worker reads it).
 CREATE FUNCTION tuku.confirm_slot(
-    p_key text, p_job_id bigint, p_slot timestamptz,
+    p_key text, p_job_id bigint, p_slot timestamptz, p_connecting boolean DEFAULT false,
     OUT cooldown_seconds double precision, OUT wait_seconds double precision,
     OUT send_at timestamptz, OUT database_now timestamptz
 )
@@ -59,13 +63,17 @@ BEGIN
     n := greatest(1, floor(rate)::integer);
     span := make_interval(secs => n / rate);
     -- Every other send this one could share a window with: those reported, and the calls in flight at the time
-    -- they confirmed (or their slot), oldest first.
+    -- they confirmed (or their slot; a connecting call that is due counts as arriving with this one), oldest first.
     SELECT coalesce(array_agg(t ORDER BY t), '{}') INTO times FROM (
         SELECT s.sent_at AS t FROM tuku.rate_limit_sends s
         WHERE s.key = p_key AND s.sent_at > send_at - span - guard
         UNION ALL
-        SELECT c.slot_at FROM tuku.rate_limit_calls c
-        WHERE c.key = p_key AND c.job_id <> p_job_id AND c.slot_at > send_at - span - guard
+        SELECT t FROM (
+            SELECT CASE WHEN c.connecting AND c.slot_at <= send_at THEN send_at ELSE c.slot_at END AS t
+            FROM tuku.rate_limit_calls c
+            WHERE c.key = p_key AND c.job_id <> p_job_id
+        ) in_flight
+        WHERE t > send_at - span - guard
     ) known;
     -- The earliest send_at whose window (send_at - span - guard, send_at] holds fewer than n others. Moving it
     -- later drops old sends out of the window and may take later ones in, so slide until it settles.
@@ -83,7 +91,7 @@ BEGIN
         send_at := times[last - n + 1] + span + guard;
     END LOOP;
     wait_seconds := extract(epoch FROM send_at - p_slot);
-    UPDATE tuku.rate_limit_calls SET slot_at = send_at WHERE key = p_key AND job_id = p_job_id;
+    UPDATE tuku.rate_limit_calls SET slot_at = send_at, connecting = p_connecting WHERE key = p_key AND job_id = p_job_id;
     database_now := clock_timestamp();
 END
 $$;
@@ -133,6 +141,6 @@ REVOKE EXECUTE ON ALL FUNCTIONS IN SCHEMA tuku FROM PUBLIC;
 GRANT SELECT, INSERT, DELETE ON tuku.rate_limit_sends TO tuku_worker;
 GRANT SELECT ON tuku.rate_limit_sends TO tuku_operator;
 GRANT EXECUTE ON FUNCTION
-    tuku.confirm_slot(text, bigint, timestamptz),
+    tuku.confirm_slot(text, bigint, timestamptz, boolean),
     tuku.release_slot(text, bigint, integer, double precision, timestamptz)
 TO tuku_worker;

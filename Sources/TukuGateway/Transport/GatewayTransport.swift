@@ -24,6 +24,11 @@ public final class GatewayTransport: Sendable {
 
     private let client: HTTPClient
     private let logger: Logger
+    private let connections = ConnectionEstimate()
+
+    /// Whether a call starting now would likely have to open a new connection (no pooled connection this transport
+    /// opened is idle, as far as it can tell). Pacing treats such a call's arrival as uncertain until it is answered.
+    public var nextCallLikelyConnects: Bool { self.connections.nextCallLikelyConnects }
 
     /// Creates the transport and its HTTP client.
     ///
@@ -100,6 +105,7 @@ public final class GatewayTransport: Sendable {
 
         let clock = ContinuousClock()
         let start = clock.now
+        self.connections.started()
         let deadline = start + timeout
         let maximumResponseBodySize = self.configuration.maximumResponseBodySize
         let client = self.client
@@ -121,6 +127,7 @@ public final class GatewayTransport: Sendable {
                 defer { group.cancelAll() }
                 return try await group.next()!
             }
+            self.connections.ended(sentAfter: response.sentAfter, connectionLost: false)
             logger.debug(
                 "gateway call finished",
                 metadata: [
@@ -132,6 +139,8 @@ public final class GatewayTransport: Sendable {
             return response
         } catch {
             let failure = TransportError.classify(error, requestHeadSent: marker.requestHeadSent, endpoint: endpoint, timeout: timeout)
+            // Any failure may have cost the connection it ran on (a timed-out one is closed by the client).
+            self.connections.ended(sentAfter: marker.requestHeadSentAt.map { $0 - start }, connectionLost: true)
             logger.warning(
                 "gateway call failed",
                 metadata: [
