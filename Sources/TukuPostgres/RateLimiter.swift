@@ -94,8 +94,15 @@ public struct RateLimiter: Sendable {
                             continue
                         }
                     }
-                    return Grant(
-                        slot: slot, waited: ContinuousClock.now - started, leftAt: confirmation.database(ContinuousClock.now))
+                    let leftAt = confirmation.database(ContinuousClock.now)
+                    self.logger.debug(
+                        "Send slot confirmed",
+                        metadata: [
+                            "rate_limit.key": "\(key)", "job.id": "\(jobID)", "pacing.slot": "\(slot.timeIntervalSince1970)",
+                            "pacing.send_at": "\(confirmation.sendAt.timeIntervalSince1970)",
+                            "pacing.left_at": "\(leftAt.timeIntervalSince1970)", "pacing.confirmations": "\(confirmations)",
+                        ])
+                    return Grant(slot: slot, waited: ContinuousClock.now - started, leftAt: leftAt)
                 }
                 self.logger.debug("Cool-down began while waiting for a slot; reserving again", metadata: ["rate_limit.key": "\(key)"])
                 PacingMetrics.honouredCooldown(key: key)
@@ -174,7 +181,15 @@ public struct RateLimiter: Sendable {
             "SELECT cooldown_seconds, send_at, database_now FROM tuku.confirm_slot(\(key), \(jobID), \(slot), \(connecting))",
             logger: self.logger)
         for try await (cooldown, sendAt, databaseNow) in rows.decode((Double, Date, Date).self) {
-            return Confirmation(cooldown: cooldown, sendAt: sendAt, databaseNow: databaseNow, asked: asked, answered: .now)
+            let answered = ContinuousClock.now
+            self.logger.trace(
+                "Slot confirmation",
+                metadata: [
+                    "job.id": "\(jobID)", "pacing.slot": "\(slot.timeIntervalSince1970)", "pacing.cooldown": "\(cooldown)",
+                    "pacing.send_at": "\(sendAt.timeIntervalSince1970)", "pacing.database_now": "\(databaseNow.timeIntervalSince1970)",
+                    "pacing.round_trip_ms": "\(Int((answered - asked).inSeconds * 1000))",
+                ])
+            return Confirmation(cooldown: cooldown, sendAt: sendAt, databaseNow: databaseNow, asked: asked, answered: answered)
         }
         return Confirmation(cooldown: 0, sendAt: slot, databaseNow: slot, asked: asked, answered: .now)
     }

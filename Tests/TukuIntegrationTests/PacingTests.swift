@@ -77,11 +77,16 @@ struct PacingTests {
             #expect(abs(wait - 0.410) < 0.0001, "\(wait)")
             // Its own row now says when it leaves, for the calls confirming after it.
             #expect(try await client.scalar(
-                "SELECT slot_at = \(t0)::timestamptz + interval '1.010 s' FROM tuku.rate_limit_calls WHERE job_id = 7", as: Bool.self))
+                "SELECT send_at = \(t0)::timestamptz + interval '1.010 s' FROM tuku.rate_limit_calls WHERE job_id = 7", as: Bool.self))
 
             // A call still in flight counts at its expected send: t0 + 1.010 (job 7) and t0 + 0.1 are the two
             // before t0 + 1.05, so job 8 leaves at t0 + 1.110 (10 ms guard).
-            try await client.execute("INSERT INTO tuku.rate_limit_calls (key, job_id, slot_at) VALUES ('w', 8, \(t0)::timestamptz + interval '1.05 s')")
+            // A reservation that has not confirmed yet (job 8's own, and job 10's just before it) does not count.
+            try await client.execute(
+                """
+                INSERT INTO tuku.rate_limit_calls (key, job_id, slot_at)
+                VALUES ('w', 8, \(t0)::timestamptz + interval '1.05 s'), ('w', 10, \(t0)::timestamptz + interval '1.04 s')
+                """)
             let second = try await client.scalar(
                 "SELECT wait_seconds FROM tuku.confirm_slot('w', 8, \(t0)::timestamptz + interval '1.05 s')", as: Double.self)
             #expect(abs(second - 0.060) < 0.0001, "\(second)")
@@ -89,6 +94,13 @@ struct PacingTests {
             // Room in the window: no wait. A cool-down: reported instead, and the caller reserves again.
             #expect(try await client.scalar(
                 "SELECT wait_seconds FROM tuku.confirm_slot('w', 9, \(t0)::timestamptz + interval '5 s')", as: Double.self) == 0)
+            // Sends are decided in order: a call due at t0 + 6 s does not slip in before one already decided for
+            // t0 + 7 s, whose windows were checked without it.
+            try await client.execute(
+                "INSERT INTO tuku.rate_limit_calls (key, job_id, slot_at, send_at) VALUES ('w', 11, \(t0)::timestamptz + interval '7 s', \(t0)::timestamptz + interval '7 s')")
+            #expect(try await client.scalar(
+                "SELECT send_at = \(t0)::timestamptz + interval '7 s' FROM tuku.confirm_slot('w', 12, \(t0)::timestamptz + interval '6 s')",
+                as: Bool.self))
             try await client.execute("UPDATE tuku.rate_limits SET cooldown_until = now() + interval '10 s'")
             #expect(try await client.scalar(
                 "SELECT cooldown_seconds > 9 FROM tuku.confirm_slot('w', 9, now())", as: Bool.self))
@@ -102,7 +114,8 @@ struct PacingTests {
             try await client.execute("INSERT INTO tuku.rate_limit_sends (key, sent_at) VALUES ('c', now() - interval '0.5 s')")
             // Job 1 confirmed five seconds ago and is still unanswered; had it been on a warm connection, it would
             // long be out of any window.
-            try await client.execute("INSERT INTO tuku.rate_limit_calls (key, job_id, slot_at) VALUES ('c', 1, now() - interval '5 s')")
+            try await client.execute(
+                "INSERT INTO tuku.rate_limit_calls (key, job_id, slot_at, send_at) VALUES ('c', 1, now() - interval '5 s', now() - interval '5 s')")
             #expect(try await client.scalar(
                 "SELECT send_at < (SELECT sent_at FROM tuku.rate_limit_sends) + interval '1.01 s' FROM tuku.confirm_slot('c', 2, now())",
                 as: Bool.self))

@@ -1,6 +1,7 @@
 -- Reverts 0009_pacing_by_sends: release_slot back to its 0003 form, the 5 % default margin.
 DROP FUNCTION tuku.confirm_slot(text, bigint, timestamptz, boolean);
 ALTER TABLE tuku.rate_limit_calls DROP COLUMN connecting;
+ALTER TABLE tuku.rate_limit_calls DROP COLUMN send_at;
 DROP FUNCTION tuku.release_slot(text, bigint, integer, double precision, timestamptz);
 CREATE FUNCTION tuku.release_slot(
     p_key text, p_job_id bigint, p_http_status integer DEFAULT NULL, p_retry_after double precision DEFAULT NULL

@@ -14,13 +14,16 @@ CREATE UNLOGGED TABLE tuku.rate_limit_sends (
 );
 CREATE INDEX rate_limit_sends_key_sent_idx ON tuku.rate_limit_sends (key, sent_at);
 
+-- When a call in flight confirmed it would send (NULL until it has): confirmations count only decided sends, so
+-- that a call never makes way for reservations that have not confirmed yet (they will make way for it).
+ALTER TABLE tuku.rate_limit_calls ADD COLUMN send_at timestamptz;
 -- A call that opens a new connection reaches the gateway only once the gateway has finished its side of the TLS
 -- handshake, which we cannot see: until it is answered, its arrival is anywhere from its send time to now.
 ALTER TABLE tuku.rate_limit_calls ADD COLUMN connecting boolean NOT NULL DEFAULT false;
 
 -- Confirms a reserved slot shortly before it: the cool-down still to wait (the caller then reserves again),
 -- and otherwise how long after the slot this call should leave so that no window holds more than the limit.
--- The caller's own in-flight row then records that expected send, for the calls confirming after it.
+-- The caller's own in-flight row then records that send, for the calls confirming after it.
 --
 -- It also returns the send time itself and clock_timestamp() as it returns, so that the worker can map the
 -- database's clock onto its own across this one round trip (the slot's `now()` was the reservation's, which
@@ -62,21 +65,27 @@ BEGIN
     rate := tuku.current_rate(l);
     n := greatest(1, floor(rate)::integer);
     span := make_interval(secs => n / rate);
-    -- Every other send this one could share a window with: those reported, and the calls in flight at the time
-    -- they confirmed (or their slot; a connecting call that is due counts as arriving with this one), oldest first.
+    -- Every other send this one could share a window with: those reported, and the calls in flight at the send
+    -- they confirmed (a connecting one that is due counts as arriving with this one), oldest first. Calls that
+    -- have not confirmed yet do not count: they confirm after this one and make way for it.
     SELECT coalesce(array_agg(t ORDER BY t), '{}') INTO times FROM (
         SELECT s.sent_at AS t FROM tuku.rate_limit_sends s
         WHERE s.key = p_key AND s.sent_at > send_at - span - guard
         UNION ALL
         SELECT t FROM (
-            SELECT CASE WHEN c.connecting AND c.slot_at <= send_at THEN send_at ELSE c.slot_at END AS t
+            SELECT CASE WHEN c.connecting AND c.send_at <= confirm_slot.send_at THEN confirm_slot.send_at ELSE c.send_at END AS t
             FROM tuku.rate_limit_calls c
-            WHERE c.key = p_key AND c.job_id <> p_job_id
+            WHERE c.key = p_key AND c.job_id <> p_job_id AND c.send_at IS NOT NULL
         ) in_flight
         WHERE t > send_at - span - guard
     ) known;
-    -- The earliest send_at whose window (send_at - span - guard, send_at] holds fewer than n others. Moving it
-    -- later drops old sends out of the window and may take later ones in, so slide until it settles.
+    -- Sends are decided in order: never before one already decided, so that only the windows ending at this send
+    -- can fill up (a send slipped in before a decided one would crowd windows that one was never checked against).
+    IF cardinality(times) > 0 AND times[cardinality(times)] > send_at THEN
+        send_at := times[cardinality(times)];
+    END IF;
+    -- The earliest send_at from there whose window (send_at - span - guard, send_at] holds fewer than n others.
+    -- Moving it later drops old sends out of the window, so slide until it settles.
     first := 1;
     LOOP
         WHILE first <= cardinality(times) AND times[first] <= send_at - span - guard LOOP
@@ -91,7 +100,8 @@ BEGIN
         send_at := times[last - n + 1] + span + guard;
     END LOOP;
     wait_seconds := extract(epoch FROM send_at - p_slot);
-    UPDATE tuku.rate_limit_calls SET slot_at = send_at, connecting = p_connecting WHERE key = p_key AND job_id = p_job_id;
+    UPDATE tuku.rate_limit_calls c SET send_at = confirm_slot.send_at, connecting = p_connecting
+    WHERE c.key = p_key AND c.job_id = p_job_id;
     database_now := clock_timestamp();
 END
 $$;
