@@ -185,7 +185,7 @@ struct GatewayBenchCommand: AsyncParsableCommand {
             }
         }
         let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        formatter.formatOptions = [.withInternetDateTime]
         if let keep = self.keepArrivals {
             try FileManager.default.createDirectory(atPath: keep, withIntermediateDirectories: true)
             let target = URL(fileURLWithPath: keep).appendingPathComponent("arrivals-\(label).jsonl")
@@ -196,10 +196,20 @@ struct GatewayBenchCommand: AsyncParsableCommand {
         return (result, text.split(separator: "\n").compactMap { line in
             guard let row = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
                   let action = row["action"] as? String, ["File", "RetrieveStatus"].contains(action),
-                  let at = (row["at"] as? String).flatMap({ formatter.date(from: $0) })
+                  let at = (row["at"] as? String).flatMap({ Self.microsecondTime($0, formatter: formatter) })
             else { return nil }
             return Arrival(at: at.timeIntervalSince1970, status: row["status"] as? Int ?? 0)
         })
+    }
+
+    /// An arrival's `at` (RFC 3339 with microseconds) as a `Date`, keeping the microseconds: the formatter alone
+    /// stops at milliseconds, which can hide a window that is over the limit by less than one.
+    static func microsecondTime(_ text: String, formatter: ISO8601DateFormatter) -> Date? {
+        guard let dot = text.firstIndex(of: "."), let end = text[dot...].firstIndex(where: { !$0.isNumber && $0 != "." }),
+            let seconds = formatter.date(from: String(text[..<dot]) + String(text[end...])),
+            let fraction = Double("0" + text[dot..<end])
+        else { return formatter.date(from: text) }
+        return seconds.addingTimeInterval(fraction)
     }
 
     /// `count` EI filings for distinct employers (valid IRD numbers), from the three-employee example.
