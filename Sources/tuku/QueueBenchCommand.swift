@@ -266,6 +266,16 @@ struct QueueBench: Sendable {
         }
         try await self.client.execute("VACUUM ANALYZE tuku.jobs", logger: self.logger)
         try await self.client.execute("VACUUM ANALYZE tuku.attempts", logger: self.logger)
+        // Millions of freshly written rows leave gigabytes to write back: let that finish before measuring, or the
+        // round measures the disk. CHECKPOINT needs pg_checkpoint (scripts/lib/postgres.sh grants it); without it
+        // the flush is left to the kernel.
+        do {
+            try await self.client.execute("CHECKPOINT", logger: self.logger)
+        } catch {
+            print("... CHECKPOINT not permitted (grant pg_checkpoint); the next round may include write-back")
+        }
+        sync()
+        try await Task.sleep(for: .seconds(5))
     }
 
     /// Removes the waiting and just-finished benchmark jobs, keeping the added history.

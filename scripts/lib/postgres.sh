@@ -58,6 +58,10 @@ DO \$\$ BEGIN
   IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'tuku') THEN
     CREATE ROLE tuku LOGIN PASSWORD 'tuku' CREATEROLE CREATEDB;
   END IF;
+  -- tuku bench queue checkpoints after loading history, so that write-back does not skew the next round.
+  IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'pg_checkpoint') THEN
+    GRANT pg_checkpoint TO tuku;
+  END IF;
 END \$\$;
 SELECT 'CREATE DATABASE tuku OWNER tuku' WHERE NOT EXISTS (SELECT 1 FROM pg_database WHERE datname = 'tuku')\gexec
 SQL
