@@ -291,6 +291,7 @@ public struct JobQueue: Sendable {
         /// Finished jobs deleted with their attempts and exchanges.
         public var jobsPruned: Int
 
+        /// A sweep's counts (all zero by default, as an accumulator starts).
         public init(bodiesRemoved: Int = 0, payloadsRemoved: Int = 0, jobsPruned: Int = 0) {
             self.bodiesRemoved = bodiesRemoved
             self.payloadsRemoved = payloadsRemoved

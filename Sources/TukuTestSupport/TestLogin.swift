@@ -12,6 +12,7 @@ public struct TestLogin: Sendable {
     public let name: String
     /// A `postgres://` URL of the test's database that logs in as this role, for worker processes.
     public let url: String
+    /// The client configuration for this login.
     public let configuration: PostgresClient.Configuration
 
     /// Creates a login granted `role` on `database`, runs `body` with a running client logged in as it, then

@@ -111,19 +111,23 @@ struct PacingTests {
     func connectingCallsCountUntilAnswered() async throws {
         try await TestDatabase.withFresh { client, _ in
             try await client.execute("SELECT tuku.set_rate('c', 2)")
-            try await client.execute("INSERT INTO tuku.rate_limit_sends (key, sent_at) VALUES ('c', now() - interval '0.5 s')")
-            // Job 1 confirmed five seconds ago and is still unanswered; had it been on a warm connection, it would
-            // long be out of any window.
+            // Fixed times in the future, so that the machine's speed cannot move anything.
+            let t0 = "2030-01-01 00:00:00+00"
+            try await client.execute("INSERT INTO tuku.rate_limit_sends (key, sent_at) VALUES ('c', \(t0)::timestamptz - interval '0.5 s')")
+            // Job 1 decided its send five seconds before t0 and is still unanswered; on a warm connection it is long
+            // out of any window that ends at t0.
             try await client.execute(
-                "INSERT INTO tuku.rate_limit_calls (key, job_id, slot_at, send_at) VALUES ('c', 1, now() - interval '5 s', now() - interval '5 s')")
+                """
+                INSERT INTO tuku.rate_limit_calls (key, job_id, slot_at, send_at)
+                VALUES ('c', 1, \(t0)::timestamptz - interval '5 s', \(t0)::timestamptz - interval '5 s')
+                """)
             #expect(try await client.scalar(
-                "SELECT send_at < (SELECT sent_at FROM tuku.rate_limit_sends) + interval '1.01 s' FROM tuku.confirm_slot('c', 2, now())",
-                as: Bool.self))
-            // Opening a connection, it may only now be reaching the gateway: with the send half a second ago, the
-            // window is full until that send is a window (1.01 s) old.
+                "SELECT send_at = \(t0)::timestamptz FROM tuku.confirm_slot('c', 2, \(t0)::timestamptz)", as: Bool.self))
+            // Opening a connection, it may only now be reaching the gateway: with the send half a second before t0,
+            // the window is full until that send is a window (1.01 s) old.
             try await client.execute("UPDATE tuku.rate_limit_calls SET connecting = true WHERE job_id = 1")
             #expect(try await client.scalar(
-                "SELECT send_at = (SELECT sent_at FROM tuku.rate_limit_sends) + interval '1.01 s' FROM tuku.confirm_slot('c', 3, now())",
+                "SELECT send_at = \(t0)::timestamptz + interval '0.51 s' FROM tuku.confirm_slot('c', 3, \(t0)::timestamptz)",
                 as: Bool.self))
         }
     }
