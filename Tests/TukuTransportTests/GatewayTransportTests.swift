@@ -176,18 +176,27 @@ struct GatewayTransportTests {
     func stallAfterRequest() async throws {
         try await TestTLSServer.with(tls: TestServerTLS.mutual(), behaviour: .stall) { server in
             try await withTransport(identity: identity("client")) { transport in
-                let started = ContinuousClock.now
-                let error = await #expect(throws: TransportError.self) {
-                    try await transport.post(
-                        url: server.url, body: ByteBuffer(string: "x"), headers: soapHeaders, timeout: .seconds(8))
+                // With every suite running at once, a connection has now and then failed to open at all (nothing
+                // sent, a different case, covered elsewhere): try again, up to three times, to reach the stall.
+                var started = ContinuousClock.now
+                var error: TransportError?
+                for _ in 0..<3 {
+                    started = ContinuousClock.now
+                    do {
+                        _ = try await transport.post(
+                            url: server.url, body: ByteBuffer(string: "x"), headers: soapHeaders, timeout: .seconds(4))
+                        Issue.record("a stalled call should fail")
+                        return
+                    } catch let failure {
+                        error = failure
+                    }
+                    if error?.code != .connectFailed { break }
                 }
                 let elapsed = ContinuousClock.now - started
-                // Generous: with every suite running at once on a 2-core machine the TLS handshake has taken over
-                // 3 s, and a deadline that passes before the request is written is correctly "nothing sent".
                 #expect(error?.code == .timedOutAfterSend)
                 #expect(error?.requestMayHaveReachedGateway == true)
-                #expect(elapsed >= .milliseconds(7950))
-                #expect(elapsed < .seconds(20))
+                #expect(elapsed >= .milliseconds(3950))
+                #expect(elapsed < .seconds(15))
             }
         }
     }
