@@ -187,7 +187,7 @@ struct GatewayTransportTests {
                             url: server.url, body: ByteBuffer(string: "x"), headers: soapHeaders, timeout: .seconds(4))
                         Issue.record("a stalled call should fail")
                         return
-                    } catch let failure {
+                    } catch let failure as TransportError {
                         error = failure
                     }
                     if error?.code != .connectFailed { break }
