@@ -156,13 +156,15 @@ public struct IRDFilingHandler: Sendable {
             if case .success(let parsed) = parsed { record.apply(parsed) }
             let retryAfter = response.headers.first(name: "Retry-After").flatMap { RetryAfter.delay(fromHeader: $0, now: Date()) }
             exchange = .response(status: Int(response.status.code), retryAfter: retryAfter, body: parsed)
-            sentAt = slot.map { Self.sendTime(leftAt: $0.leftAt, sentAfter: response.sentAfter, answeredAfter: response.latency) }
+            sentAt = slot.map { Self.sendTime(
+                    leftAt: $0.leftAt, sentAfter: response.sentAfter, openedConnection: response.openedConnection,
+                    answeredAfter: response.latency) }
         } catch {
             record.latency = .milliseconds(Int64(Date().timeIntervalSince(startedAt) * 1000))
             record.transportError = "\(error.code)"
             exchange = .noResponse(requestSent: error.requestMayHaveReachedGateway)
             if error.requestMayHaveReachedGateway {
-                sentAt = slot.map { Self.sendTime(leftAt: $0.leftAt, sentAfter: nil, answeredAfter: record.latency) }
+                sentAt = slot.map { Self.sendTime(leftAt: $0.leftAt, sentAfter: nil, openedConnection: false, answeredAfter: record.latency) }
             }
         }
         if let limiter = self.dependencies.limiter, !limitKey.isEmpty {
@@ -280,13 +282,13 @@ public struct IRDFilingHandler: Sendable {
 
     /// When a call's request reached the gateway, as reported for pacing. On a connection already open, that is
     /// when it left the pacing wait plus the time until its request head was written (the arrival follows within
-    /// a millisecond). A call that first had to open a connection (more than 2 ms before its head was written)
+    /// a millisecond). A call that first had to open a connection (`GatewayHTTPResponse.openedConnection`)
     /// reaches the gateway only once the gateway has finished its side of the TLS handshake, which on a busy
     /// gateway takes far longer than ours: it is reported at the latest time it can have arrived, when its answer
     /// came, so that the calls after it keep their distance. A call with no answer is reported as of the moment
     /// it ended.
-    static func sendTime(leftAt: Date, sentAfter: Duration?, answeredAfter: Duration?) -> Date {
-        if let sentAfter, sentAfter <= .milliseconds(2) { return leftAt.addingTimeInterval(sentAfter.inSeconds) }
+    static func sendTime(leftAt: Date, sentAfter: Duration?, openedConnection: Bool, answeredAfter: Duration?) -> Date {
+        if let sentAfter, !openedConnection { return leftAt.addingTimeInterval(sentAfter.inSeconds) }
         return leftAt.addingTimeInterval((answeredAfter ?? sentAfter ?? .zero).inSeconds)
     }
 

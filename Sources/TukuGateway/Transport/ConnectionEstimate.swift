@@ -27,12 +27,12 @@ final class ConnectionEstimate: Sendable {
         self.state.withLock { $0.inFlight += 1 }
     }
 
-    /// A call ended; `sentAfter` is when its head was written (nil when it never was), `connectionLost` when the
-    /// connection failed under it.
-    func ended(sentAfter: Duration?, connectionLost: Bool) {
+    /// A call ended; `openedConnection` when it had to open one, `connectionLost` when the connection failed
+    /// under it.
+    func ended(openedConnection: Bool, connectionLost: Bool) {
         self.state.withLock { state in
             state.inFlight -= 1
-            if let sentAfter, sentAfter > Self.connectingThreshold { state.open += 1 }
+            if openedConnection { state.open += 1 }
             if connectionLost { state.open = max(0, state.open - 1) }
         }
     }

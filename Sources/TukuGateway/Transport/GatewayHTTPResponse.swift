@@ -18,6 +18,13 @@ public struct GatewayHTTPResponse: Sendable, CustomStringConvertible {
     /// connection, and the TLS handshake when a new one was opened. Pacing reports the send time with it.
     public var sentAfter: Duration?
 
+    /// Whether the call had to open a connection first (its head was written later than a pooled connection
+    /// allows): the transport's connection estimate and pacing's send report both go by this one rule.
+    public var openedConnection: Bool {
+        guard let sentAfter else { return false }
+        return sentAfter > ConnectionEstimate.connectingThreshold
+    }
+
     /// Creates a response.
     public init(status: HTTPResponseStatus, headers: HTTPHeaders, body: ByteBuffer, latency: Duration, sentAfter: Duration? = nil) {
         self.status = status

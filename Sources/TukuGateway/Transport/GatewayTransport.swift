@@ -127,7 +127,7 @@ public final class GatewayTransport: Sendable {
                 defer { group.cancelAll() }
                 return try await group.next()!
             }
-            self.connections.ended(sentAfter: response.sentAfter, connectionLost: false)
+            self.connections.ended(openedConnection: response.openedConnection, connectionLost: false)
             logger.debug(
                 "gateway call finished",
                 metadata: [
@@ -140,7 +140,9 @@ public final class GatewayTransport: Sendable {
         } catch {
             let failure = TransportError.classify(error, requestHeadSent: marker.requestHeadSent, endpoint: endpoint, timeout: timeout)
             // Any failure may have cost the connection it ran on (a timed-out one is closed by the client).
-            self.connections.ended(sentAfter: marker.requestHeadSentAt.map { $0 - start }, connectionLost: true)
+            let sentAfter = marker.requestHeadSentAt.map { $0 - start }
+            self.connections.ended(
+                openedConnection: sentAfter.map { $0 > ConnectionEstimate.connectingThreshold } ?? false, connectionLost: true)
             logger.warning(
                 "gateway call failed",
                 metadata: [
