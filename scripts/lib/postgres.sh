@@ -59,8 +59,13 @@ DO \$\$ BEGIN
     CREATE ROLE tuku LOGIN PASSWORD 'tuku' CREATEROLE CREATEDB;
   END IF;
   -- tuku bench queue checkpoints after loading history, so that write-back does not skew the next round.
-  IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'pg_checkpoint') THEN
+  IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'pg_checkpoint') AND NOT pg_has_role('tuku', 'pg_checkpoint', 'MEMBER') THEN
     GRANT pg_checkpoint TO tuku;
+  END IF;
+  -- Tests drop their databases WITH (FORCE), which terminates whatever is still connected. That may be an
+  -- autovacuum worker, whose process belongs to no role, so only pg_signal_backend allows it.
+  IF NOT pg_has_role('tuku', 'pg_signal_backend', 'MEMBER') THEN
+    GRANT pg_signal_backend TO tuku;
   END IF;
 END \$\$;
 SELECT 'CREATE DATABASE tuku OWNER tuku' WHERE NOT EXISTS (SELECT 1 FROM pg_database WHERE datname = 'tuku')\gexec
