@@ -59,13 +59,14 @@ public enum IRDJobPayload: Sendable, Hashable {
     }
 
     /// Decodes and validates: the payload when it has no problems, else ``PayloadError`` `.validationFailed` with
-    /// every problem. An unknown `kind` string throws `.unknownJobKind`.
+    /// every problem, including every key the payload model does not know (a misspelt optional key would
+    /// otherwise be dropped without a word). An unknown `kind` string throws `.unknownJobKind`.
     public static func decodeValidated(kind: String, from json: Data) throws(PayloadError) -> IRDJobPayload {
         guard let knownKind = IRDJobKind(rawValue: kind) else {
             throw PayloadError(code: .unknownJobKind, reason: "'\(kind)' is not an IRD job kind")
         }
         let payload = try decode(knownKind, from: json)
-        let problems = payload.validate()
+        let problems = payload.validate() + UnknownKeys.problems(in: json, decodedAs: payload)
         guard problems.isEmpty else {
             throw PayloadError(
                 code: .validationFailed, reason: "payload has \(problems.count) problem(s)",
