@@ -85,15 +85,39 @@ public struct IRDFilingHandler: Sendable {
         }
         // An earlier attempt may have reached IRD without us hearing back (an ambiguous answer, or a worker that
         // died mid-call and lost its lease): settle that first.
-        if Self.mayHaveReachedGateway(lastErrorCode: job.lastErrorCode), case .eiFile(let file) = payload {
-            switch await self.reconcile(file, job: job, context: context) {
-            case .alreadyFiled: return .succeeded
-            case .notFiled: break
-            case .undecided(let outcome): return outcome
+        var alreadyDone: AlreadyDone?
+        if Self.mayHaveReachedGateway(lastErrorCode: job.lastErrorCode) {
+            switch payload {
+            case .eiFile(let file):
+                switch await self.reconcile(file, job: job, context: context) {
+                case .alreadyFiled: return .succeeded
+                case .notFiled: break
+                case .undecided(let outcome): return outcome
+                }
+            case .edCreate:
+                // The Employment service has no status query; a Create sent again meets IRD's code 106 if the first
+                // one was processed, and that answer is the confirmation.
+                alreadyDone = Self.employmentExists
+            case .edUpdate, .edTerminate, .eiStatus:
+                // An Update replaces the whole record and a Terminate states a finish date: sending either again
+                // says the same thing. A status query changes nothing.
+                break
             }
         }
-        return await self.submit(envelope, job: job, context: context, purpose: .submit, allowReauthorisation: true).outcome
+        return await self.submit(
+            envelope, job: job, context: context, purpose: .submit, allowReauthorisation: true, alreadyDone: alreadyDone
+        ).outcome
     }
+
+    /// An IRD status that, on a request sent again after an ambiguous outcome, means the first one did the work.
+    struct AlreadyDone: Sendable {
+        var statusCode: Int
+        var explanation: String
+    }
+
+    /// IRD's code 106, "Employment relationship already exists", answering a Create sent again.
+    static let employmentExists = AlreadyDone(
+        statusCode: 106, explanation: "IRD already holds this employment; the earlier, unanswered Create made it")
 
     // MARK: Calls
 
@@ -106,7 +130,7 @@ public struct IRDFilingHandler: Sendable {
     /// token set is refreshed once, fleet-wide, and the call made again.
     private func submit(
         _ envelope: SOAPEnvelope, job: ClaimedJob, context: JobContext, purpose: ExchangeRecord.Purpose, allowReauthorisation: Bool,
-        replacingGeneration: Int64? = nil
+        replacingGeneration: Int64? = nil, alreadyDone: AlreadyDone? = nil
     ) async -> CallResult {
         let grant: AccessGrant
         do {
@@ -178,14 +202,22 @@ public struct IRDFilingHandler: Sendable {
                 context.logger.warning("Could not release the pacing reservation", metadata: ["error": "\(QueueError.describe(error))"])
             }
         }
-        let classified = self.dependencies.classifier.classify(exchange)
+        var classified = self.dependencies.classifier.classify(exchange)
         record.outcome = Self.name(of: classified)
+        if let alreadyDone, case .rejected(alreadyDone.statusCode?, _) = classified {
+            context.logger.notice(
+                "IRD answered that the work is already done; not sending it again",
+                metadata: ["gateway.status_code": "\(alreadyDone.statusCode)", "job.reason": "\(alreadyDone.explanation)"])
+            classified = .succeeded(gatewayId: nil, submissionKey: nil)
+            record.outcome = "already_done"
+        }
         context.record(record)
         let parsedResponse: GatewayResponse? = if case .response(_, _, .success(let response)) = exchange { response } else { nil }
         if case .reauthorize = classified, allowReauthorisation {
             context.logger.notice("The gateway refused the access token; refreshing it once and calling again")
             return await self.submit(
-                envelope, job: job, context: context, purpose: purpose, allowReauthorisation: false, replacingGeneration: grant.generation)
+                envelope, job: job, context: context, purpose: purpose, allowReauthorisation: false, replacingGeneration: grant.generation,
+                alreadyDone: alreadyDone)
         }
         return CallResult(outcome: self.outcome(classified, record: record), response: parsedResponse)
     }

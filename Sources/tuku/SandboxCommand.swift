@@ -10,7 +10,8 @@ struct SandboxCommand: AsyncParsableCommand {
         abstract: "Run Tuku's emulation of IRD's gateway (mutual and one-way TLS, OAuth, SOAP filing, limits, faults).",
         discussion: """
             Prints `listening mtls=HOST:PORT tls=HOST:PORT` on standard output once both listeners are bound, and a \
-            `stopped calls=… filings=… duplicate_filings=… duplicates_refused=…` line on SIGTERM/SIGINT.
+            `stopped calls=… filings=… duplicate_filings=… duplicates_refused=… employments=… employment_creates_refused=…` \
+            line on SIGTERM/SIGINT.
             Routes: POST /gateway/gws/returns/ and /gateway/gws/employment/v2/ (also /gateway2/…), \
             GET /oauth/authorize, POST /oauth/token, POST /sandbox/grant, GET /sandbox/stats.
             Faults: 429, 503, 504-after-store, reset, slow, malformed, html.

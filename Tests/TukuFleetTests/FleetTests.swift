@@ -152,6 +152,36 @@ struct FleetTests {
         }
     }
 
+    @Test("a Create whose 504 came after the sandbox recorded the employment succeeds on IRD's 106, with one employment recorded")
+    func ambiguousEmploymentCreate() async throws {
+        let script = FileManager.default.temporaryDirectory.appendingPathComponent("tuku-faults-\(UUID().uuidString)")
+        try "504-after-store\n".write(to: script, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(at: script) }
+        try await self.withFleet(jobs: 0, workers: 1, rate: 10, sandboxArguments: ["--fault-script", script.path]) { client, sandbox in
+            let payload = try String(
+                contentsOf: TestCertificates.repositoryRoot.appendingPathComponent("jobs/ird.ed.create/examples/new-employee.json"),
+                encoding: .utf8)
+            try await client.execute("SELECT tuku.enqueue('ird.ed.create', 'acme', \(payload)::jsonb)")
+            // The retry after an unknown outcome waits a few seconds (the handler's reconcile delay).
+            try await client.waitUntil("SELECT count(*) = 1 FROM tuku.jobs WHERE state = 'succeeded'", timeout: .seconds(60))
+            #expect(try Self.soapArrivals(sandbox).map { $0.row["action"] as? String } == ["Create", "Create"])
+            let statistics = try sandbox.statistics()
+            #expect(statistics["employmentsCreated"] as? Int == 1)
+            #expect(statistics["employmentCreatesRefused"] as? Int == 1)
+            #expect(try await client.scalar(
+                "SELECT string_agg(purpose || ':' || coalesce(http_status, 0) || ':' || outcome || ':' || coalesce(gateway_status->0->>'code', '-'), ',' ORDER BY id) FROM tuku.exchanges",
+                as: String.self)
+                == "submit:504:outcome_unknown:-,submit:200:already_done:106")
+            #expect(try await client.scalar("SELECT attempt::int8 FROM tuku.jobs", as: Int64.self) == 2)
+
+            // Without an earlier unknown outcome, 106 means what it says: upstream asked for the employee twice.
+            try await client.execute("SELECT tuku.enqueue('ird.ed.create', 'acme', \(payload)::jsonb, idempotency_key => 'again')")
+            try await client.waitUntil("SELECT count(*) = 1 FROM tuku.jobs WHERE state = 'rejected'", timeout: .seconds(30))
+            #expect(try await client.scalar(
+                "SELECT last_error->>'message' FROM tuku.jobs WHERE state = 'rejected'", as: String.self).contains("IRD status 106"))
+        }
+    }
+
     @Test("a fault mix of 429, 503, 504, resets and timeouts ends with every job succeeded and no duplicate filing")
     func faultMix() async throws {
         try await self.withFleet(

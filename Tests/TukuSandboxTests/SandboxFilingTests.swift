@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import TukuGateway
+import TukuIRD
 import TukuSandbox
 
 @Suite("Sandbox: TLS listeners, filing and status")
@@ -150,6 +151,50 @@ struct SandboxFilingTests {
             }
             #expect(response.status == .internalServerError)
             #expect(fault.subcodes.first?.localName == "ActionNotSupported")
+        }
+    }
+    @Test("a Create sent again for a current employment is 106; Terminate ends it (again is fine, before the start is 107); then the employee may start again")
+    func employmentRelationships() async throws {
+        try await Sandbox.run { sandbox in
+            let token = try await sandbox.grant().access
+            func terminate(finish: String, start: String?) throws -> SOAPEnvelope {
+                let startKey = start.map { ",\"employmentStartDate\":\"\($0)\"" } ?? ""
+                let json = """
+                    {"employerIrdNumber":"49-091-850","employmentFinishDate":"\(finish)",
+                     "employeeIdentifier":{"employeeIrdNumber":"119-098-882","employeeNameOnEILine":"Ngaio Pōhatu"\(startKey)}}
+                    """
+                return try sandbox.envelopes.envelope(for: try IRDJobPayload.decodeValidated(kind: "ird.ed.terminate", from: Data(json.utf8)))
+            }
+            let create = try sandbox.envelope("ird.ed.create", "new-employee")
+            #expect(try await sandbox.result(create, token: token).isSuccess)
+            let again = try await sandbox.result(create, token: token)
+            #expect(again.firstError?.statusCode == 106)
+            #expect(sandbox.server.router.employments.count == 1)
+
+            // The example starts on 2025-06-02. Tuku itself refuses a finish before a start it is given, so the
+            // identifier leaves the start out and the sandbox finds the relationship by the employee.
+            #expect(try await sandbox.result(try terminate(finish: "2025-05-30", start: nil), token: token).firstError?.statusCode == 107)
+            #expect(try await sandbox.result(try terminate(finish: "2025-09-30", start: "2025-06-02"), token: token).isSuccess)
+            #expect(try await sandbox.result(try terminate(finish: "2025-09-30", start: "2025-06-02"), token: token).isSuccess)
+
+            // Still employed on 2025-09-01 (the day the old employment ends is 09-30): 106. From 2025-10-06: a new one.
+            var rehire = try #require(try JSONSerialization.jsonObject(
+                with: Data(contentsOf: TestCertificates.repositoryRoot.appendingPathComponent("jobs/ird.ed.create/examples/new-employee.json")))
+                as? [String: Any])
+            rehire["employmentStartDate"] = "2025-09-01"
+            let overlapping = try sandbox.envelopes.envelope(
+                for: try IRDJobPayload.decodeValidated(kind: "ird.ed.create", from: try JSONSerialization.data(withJSONObject: rehire)))
+            #expect(try await sandbox.result(overlapping, token: token).firstError?.statusCode == 106)
+            rehire["employmentStartDate"] = "2025-10-06"
+            let later = try sandbox.envelopes.envelope(
+                for: try IRDJobPayload.decodeValidated(kind: "ird.ed.create", from: try JSONSerialization.data(withJSONObject: rehire)))
+            #expect(try await sandbox.result(later, token: token).isSuccess)
+
+            #expect(sandbox.server.router.employments.count == 2)
+            let statistics = sandbox.server.router.currentStatistics
+            #expect(statistics.employmentsCreated == 2)
+            #expect(statistics.employmentCreatesRefused == 2)
+            #expect(statistics.statusCodes["107"] == 1)
         }
     }
 }

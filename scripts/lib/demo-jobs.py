@@ -42,6 +42,10 @@ for i in range(count):
     tenant = f"employer-{i % 12:02d}"
     if i % 10 == 9:
         kind, payload = others[(i // 10) % len(others)]
+        if kind == "ird.ed.create":
+            # A new employee each time: IRD refuses a second Create of a current employment (code 106).
+            payload = dict(payload)
+            payload["employeeIrdNumber"] = ird_number(500_000 + i)
     else:
         kind, payload = "ird.ei.file", dict(files[i % len(files)])
         payload["employerIrdNumber"] = ird_number(i)

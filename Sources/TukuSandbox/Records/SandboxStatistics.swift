@@ -17,6 +17,10 @@ public struct SandboxStatistics: Sendable, Hashable, Codable {
     public var duplicateFilings = 0
     /// File calls refused as duplicates (codes 107 and 160).
     public var duplicatesRefused = 0
+    /// Employment relationships recorded (by Create, or by an Update or Terminate of one the sandbox did not know).
+    public var employmentsCreated = 0
+    /// Create calls refused because the employee already had a current employment (code 106).
+    public var employmentCreatesRefused = 0
 
     /// Empty counters.
     public init() {}
@@ -30,6 +34,7 @@ public struct SandboxStatistics: Sendable, Hashable, Codable {
         switch arrival.duplicate {
         case "accepted-again"?: duplicateFilings += 1
         case "identical-within-hour"?, "existing-return"?: duplicatesRefused += 1
+        case "employment-exists"?: employmentCreatesRefused += 1
         default: break
         }
     }
@@ -37,5 +42,6 @@ public struct SandboxStatistics: Sendable, Hashable, Codable {
     /// One line for the shutdown summary, e.g. `calls=120 filings=40 duplicate_filings=0 duplicates_refused=3`.
     public var summaryLine: String {
         "calls=\(calls) filings=\(filingsStored) duplicate_filings=\(duplicateFilings) duplicates_refused=\(duplicatesRefused)"
+            + " employments=\(employmentsCreated) employment_creates_refused=\(employmentCreatesRefused)"
     }
 }

@@ -11,7 +11,7 @@ public struct ParsedCall: Sendable {
         /// An EI status query.
         case status(StatusQuery)
         /// An Employment service call that passed its checks.
-        case employment
+        case employment(EmploymentRequest)
     }
 
     /// The operation named by `wsa:Action`.

@@ -65,7 +65,7 @@ public enum SOAPRequestReader {
         switch operation {
         case .fileReturn: return file(request)
         case .retrieveReturnStatus: return status(request)
-        default: return employment(request)
+        default: return employment(request, operation: operation)
         }
     }
 
@@ -223,13 +223,13 @@ public enum SOAPRequestReader {
 
     // MARK: Employment service
 
-    private static func employment(_ request: XMLElement) -> ParsedCall.Content {
+    private static func employment(_ request: XMLElement, operation: GatewayOperation) -> ParsedCall.Content {
         let employment = IRDNamespace.employment
         var problems: [StatusMessage] = []
-        guard let header = request.element(employment, "header") else {
+        guard let headerElement = request.element(employment, "header") else {
             return .refused([schemaProblem("the request needs a header")])
         }
-        _ = self.header(in: header, problems: &problems)
+        let header = self.header(in: headerElement, problems: &problems)
         for irdNumber in request.descendants(employment, "employeeIRD") {
             let text = irdNumber.stringValue?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
             if !isValidIRDNumber(text, allowUnknown: true) {
@@ -238,7 +238,44 @@ public enum SOAPRequestReader {
                         statusCode: 121, errorMessage: "The provided employee IRD number is not valid"))
             }
         }
-        return problems.isEmpty ? .employment : .refused(problems)
+        // Create names the employee in its body; Update and Terminate in `employeeIdentifier`.
+        let kind: EmploymentRequest.Operation
+        let subject: XMLElement?
+        switch operation {
+        case .createEmployment: (kind, subject) = (.create, request.element(employment, "createBody"))
+        case .updateEmployment: (kind, subject) = (.update, request.element(employment, "employeeIdentifier"))
+        default: (kind, subject) = (.terminate, request.element(employment, "employeeIdentifier"))
+        }
+        guard let subject else {
+            problems.append(schemaProblem(kind == .create ? "the request needs ed:createBody" : "the request needs ed:employeeIdentifier"))
+            return .refused(problems)
+        }
+        let irdNumber = subject.text(employment, "employeeIRD") ?? ""
+        let name = subject.text(employment, "employeeNameOnEILine")?.lowercased() ?? ""
+        let employee: EmploymentRequest.Employee
+        if irdNumber.allSatisfy({ $0 == "0" }) {
+            guard !name.isEmpty else {
+                problems.append(
+                    StatusMessage(
+                        statusCode: 141, errorMessage: "An employee without an IRD number needs a name on the EI line"))
+                return .refused(problems)
+            }
+            employee = .nameOnEILine(name)
+        } else {
+            employee = .irdNumber(String(repeating: "0", count: max(0, 9 - irdNumber.count)) + irdNumber)
+        }
+        let startDate = subject.text(employment, "employmentStartDate").flatMap { try? CalendarDate($0) }
+        let finishText =
+            kind == .terminate
+            ? request.element(employment, "terminateBody")?.text(employment, "employmentFinishDate")
+            : subject.text(employment, "employmentFinishDate")
+        let finishDate = finishText.flatMap { try? CalendarDate($0) }
+        if kind == .terminate, finishDate == nil {
+            problems.append(schemaProblem("ed:terminateBody/ed:employmentFinishDate is missing or not a date"))
+        }
+        guard problems.isEmpty, let header else { return .refused(problems) }
+        return .employment(
+            EmploymentRequest(operation: kind, employer: header.employer, employee: employee, startDate: startDate, finishDate: finishDate))
     }
 
     // MARK: Helpers

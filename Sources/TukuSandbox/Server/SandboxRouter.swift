@@ -19,6 +19,8 @@ public final class SandboxRouter: Sendable {
     public let m2m: M2MVerifier
     /// The stored returns.
     public let filings: FilingRegistry
+    /// The employment relationships Create, Update and Terminate told it about.
+    public let employments: EmploymentRegistry
     /// Per-client rate and concurrency limits.
     public let limiter: ClientLimiter
     /// The fault injector.
@@ -31,12 +33,14 @@ public final class SandboxRouter: Sendable {
 
     /// Creates the routes.
     public init(
-        oauth: OAuthAuthority, m2m: M2MVerifier, filings: FilingRegistry, limiter: ClientLimiter,
-        faults: FaultInjector, arrivals: ArrivalsLog?, slowDelay: Duration, faultRetryAfter: Duration, logger: Logger
+        oauth: OAuthAuthority, m2m: M2MVerifier, filings: FilingRegistry, employments: EmploymentRegistry = EmploymentRegistry(),
+        limiter: ClientLimiter, faults: FaultInjector, arrivals: ArrivalsLog?, slowDelay: Duration, faultRetryAfter: Duration,
+        logger: Logger
     ) {
         self.oauth = oauth
         self.m2m = m2m
         self.filings = filings
+        self.employments = employments
         self.limiter = limiter
         self.faults = faults
         self.arrivals = arrivals
@@ -49,6 +53,7 @@ public final class SandboxRouter: Sendable {
     public var currentStatistics: SandboxStatistics {
         var snapshot = statistics.withLock { $0 }
         snapshot.filingsStored = filings.count
+        snapshot.employmentsCreated = employments.count
         return snapshot
     }
 
@@ -236,8 +241,13 @@ public final class SandboxRouter: Sendable {
             }
         case .status(let query):
             return (answer([success], statuses: filings.status(query, now: request.receivedAt)), 0, nil)
-        case .employment:
-            return (answer([success]), 0, nil)
+        case .employment(let employment):
+            switch employments.apply(employment, client: client) {
+            case .accepted:
+                return (answer([success]), 0, nil)
+            case .refused(let code, let message, let description, let duplicate):
+                return (answer([StatusMessage(statusCode: code, errorMessage: message, errorDescription: description)]), code, duplicate)
+            }
         }
     }
 
