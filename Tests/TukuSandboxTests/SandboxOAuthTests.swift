@@ -11,14 +11,14 @@ import TukuSandbox
 @Suite("Sandbox: OAuth and M2M")
 struct SandboxOAuthTests {
     /// Follows `GET /oauth/authorize` by hand and returns the code from the redirect.
-    private func authorize(_ sandbox: Sandbox) async throws -> String {
+    private func authorize(_ sandbox: Sandbox, query extra: String = "") async throws -> String {
         var tls = TLSConfiguration.makeClientConfiguration()
         tls.trustRoots = .file(sandbox.certificates.path("ca.pem"))
         let client = HTTPClient(configuration: .init(tlsConfiguration: tls, redirectConfiguration: .disallow))
         do {
             let url =
                 "https://127.0.0.1:\(sandbox.addresses.oneWayTLSPort)/oauth/authorize?response_type=code&client_id=\(Sandbox.clientID)"
-                + "&redirect_uri=\(Sandbox.redirectURI.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!)&scope=MYIR.Services&state=xyz"
+                + "&redirect_uri=\(Sandbox.redirectURI.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!)&scope=MYIR.Services&state=xyz" + extra
             let response = try await client.execute(HTTPClientRequest(url: url), timeout: .seconds(10))
             try await client.shutdown()
             #expect(response.status == .found)
@@ -68,6 +68,29 @@ struct SandboxOAuthTests {
                 tokenURL: tokens.tokenURL, clientID: Sandbox.clientID, clientSecret: Secret("wrong"),
                 transport: sandbox.oneWayTLS, logger: Sandbox.quietLogger)
             await #expect(throws: TokenError.self) { _ = try await wrongSecret.refresh(Secret("anything")) }
+        }
+    }
+
+    @Test("a logon consented for some employers may act for those only: any other is IRD status 3, also after a refresh")
+    func employerConsent() async throws {
+        try await Sandbox.run { sandbox in
+            let tokens = OAuthTokenClient(
+                tokenURL: "https://127.0.0.1:\(sandbox.addresses.oneWayTLSPort)/oauth/token", clientID: Sandbox.clientID,
+                clientSecret: Secret(Sandbox.clientSecret), transport: sandbox.oneWayTLS, logger: Sandbox.quietLogger)
+            let code = try await authorize(sandbox, query: "&employer=49-091-850")
+            let first = try await tokens.exchange(code: Secret(code), redirectURI: Sandbox.redirectURI)
+            let own = try sandbox.envelope("ird.ei.status", "by-payday")  // employer 49-091-850
+            let other = try sandbox.envelope("ird.ei.file", "deductions")  // employer 123-041-607
+            #expect(try await sandbox.result(own, token: first.accessToken.value).isSuccess)
+            let refused = try await sandbox.result(other, token: first.accessToken.value)
+            #expect(refused.firstError?.statusCode == 3)
+            #expect(sandbox.server.router.filings.count == 0)
+
+            let second = try await tokens.refresh(try #require(first.refreshToken))
+            #expect(try await sandbox.result(other, token: second.accessToken.value).firstError?.statusCode == 3)
+            #expect(try await sandbox.result(own, token: second.accessToken.value).isSuccess)
+            // A token granted without naming employers may act for any.
+            #expect(try await sandbox.result(other, token: sandbox.grant().access).isSuccess)
         }
     }
 

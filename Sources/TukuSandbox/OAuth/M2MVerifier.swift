@@ -105,7 +105,7 @@ public struct M2MVerifier: Sendable {
         }
         guard claims.iat <= now + 300 else { return .invalid(reason: "iat is in the future") }
         let tenants = claims.startLogon.map { $0.isEmpty ? [] : [$0] } ?? []
-        return .valid(clientID: "m2m:\(sub)", tenants: tenants)
+        return .valid(clientID: "m2m:\(sub)", tenants: tenants, employers: [])
     }
 
     private struct NoCertificate: Error {}

@@ -35,12 +35,15 @@ public final class OAuthAuthority: Sendable {
         var clientID: String
         var redirectURI: String
         var tenants: [String]
+        var employers: Set<String>
         var expiresAt: Date
     }
 
     private struct Family {
         var clientID: String
         var tenants: [String]
+        /// The employers (9-digit IRD numbers) the logon may act for; empty for any.
+        var employers: Set<String>
         var revoked = false
     }
 
@@ -81,8 +84,9 @@ public final class OAuthAuthority: Sendable {
     // MARK: Routes
 
     /// `GET /oauth/authorize?response_type=code&client_id=…&redirect_uri=…&state=…`: consents at once and redirects
-    /// with a code. The sandbox extension `tenant=…` (repeatable or comma-separated) names the tenants the token set
-    /// may act for.
+    /// with a code. The sandbox extensions `tenant=…` and `employer=…` (each repeatable or comma-separated) name the
+    /// tenants the token set is for and the employers' IRD numbers the logon may act for (IRD status 3 for any other
+    /// employer; none named: any employer).
     public func authorize(query: [(String, String)]) -> OAuthReply {
         let values = Dictionary(query, uniquingKeysWith: { first, _ in first })
         guard values["response_type"] == "code" else {
@@ -97,9 +101,14 @@ public final class OAuthAuthority: Sendable {
             return .error(400, "invalid_request", "redirect_uri is missing or not registered for the client")
         }
         let tenants = query.filter { $0.0 == "tenant" }.flatMap { $0.1.split(separator: ",").map(String.init) }
+        let employers = query.filter { $0.0 == "employer" }.flatMap { $0.1.split(separator: ",").map(String.init) }
+        guard let normalised = Self.employerNumbers(employers) else {
+            return .error(400, "invalid_request", "employer must be an IRD number")
+        }
         let code = Self.randomToken()
         let expiresAt = now().addingTimeInterval(Self.seconds(configuration.authorizationCodeLifetime))
-        state.withLock { $0.codes[code] = Code(clientID: clientID, redirectURI: redirectURI, tenants: tenants, expiresAt: expiresAt) }
+        state.withLock { $0.codes[code] = Code(
+                clientID: clientID, redirectURI: redirectURI, tenants: tenants, employers: normalised, expiresAt: expiresAt) }
         var location = redirectURI + (redirectURI.contains("?") ? "&" : "?") + "code=\(Self.formEncode(code))"
         if let stateValue = values["state"] { location += "&state=\(Self.formEncode(stateValue))" }
         return .redirect(location)
@@ -130,13 +139,18 @@ public final class OAuthAuthority: Sendable {
     }
 
     /// `POST /sandbox/grant`: a fresh token set (a new family) for a registered client and tenants, without the
-    /// browser dance. For tests and the demo.
-    public func grant(clientID: String, tenants: [String], accessTokenLifetime: Duration? = nil) -> OAuthReply {
+    /// browser dance. For tests and the demo. `employers` are the IRD numbers the logon may act for (any when empty).
+    public func grant(
+        clientID: String, tenants: [String], employers: [String] = [], accessTokenLifetime: Duration? = nil
+    ) -> OAuthReply {
         guard clients[clientID] != nil else { return .error(400, "invalid_client", "unknown client_id") }
+        guard let normalised = Self.employerNumbers(employers) else {
+            return .error(400, "invalid_request", "employers must be IRD numbers")
+        }
         return state.withLock { state in
             let family = state.nextFamily
             state.nextFamily += 1
-            state.families[family] = Family(clientID: clientID, tenants: tenants)
+            state.families[family] = Family(clientID: clientID, tenants: tenants, employers: normalised)
             return issue(family: family, in: &state, accessTokenLifetime: accessTokenLifetime)
         }
     }
@@ -152,7 +166,7 @@ public final class OAuthAuthority: Sendable {
             }
             if family.revoked { return .invalid(reason: "the token family was revoked") }
             if issued.expiresAt <= now { return .invalid(reason: "the access token expired") }
-            return .valid(clientID: family.clientID, tenants: family.tenants)
+            return .valid(clientID: family.clientID, tenants: family.tenants, employers: family.employers)
         }
     }
 
@@ -203,7 +217,7 @@ public final class OAuthAuthority: Sendable {
             }
             let family = state.nextFamily
             state.nextFamily += 1
-            state.families[family] = Family(clientID: clientID, tenants: issued.tenants)
+            state.families[family] = Family(clientID: clientID, tenants: issued.tenants, employers: issued.employers)
             return issue(family: family, in: &state, accessTokenLifetime: nil)
         }
     }
@@ -229,6 +243,17 @@ public final class OAuthAuthority: Sendable {
             state.refreshTokens[token]?.spent = true
             return issue(family: issued.family, in: &state, accessTokenLifetime: nil)
         }
+    }
+
+    /// IRD numbers as the SOAP header carries them (9 digits), or `nil` if one is not an IRD number.
+    static func employerNumbers(_ texts: [String]) -> Set<String>? {
+        var numbers: Set<String> = []
+        for text in texts {
+            let digits = text.filter { $0 != "-" && $0 != " " }
+            guard (8...9).contains(digits.count), digits.allSatisfy({ $0.isASCII && $0.isNumber }) else { return nil }
+            numbers.insert(String(repeating: "0", count: 9 - digits.count) + digits)
+        }
+        return numbers
     }
 
     /// Issues an access token and a refresh token in `family` and answers with IRD's token response.

@@ -19,3 +19,15 @@ public struct ParsedCall: Sendable {
     /// What the body asks for.
     public var content: Content
 }
+
+extension ParsedCall.Content {
+    /// The employer the call is about (9 digits), once the body passed its checks.
+    var employer: String? {
+        switch self {
+        case .refused: nil
+        case .file(let request): request.employer
+        case .status(let query): query.employer
+        case .employment(let request): request.employer
+        }
+    }
+}

@@ -224,9 +224,23 @@ public final class SandboxRouter: Sendable {
         } else {
             check = .invalid(reason: "M2M tokens are accepted on the mutual-TLS listener only")
         }
-        if case .invalid(let reason) = check {
+        let employers: Set<String>
+        switch check {
+        case .invalid(let reason):
             logger.debug("authentication failed", metadata: ["sandbox.client": "\(client)", "sandbox.reason": "\(reason)"])
             return (answer([StatusMessage(statusCode: 1, errorMessage: "Authentication failure")]), 1, nil)
+        case .valid(_, _, let allowed):
+            employers = allowed
+        }
+        // The logon behind the token may act only for the employers it was granted (IRD status 3).
+        if !employers.isEmpty, let employer = call.content.employer, !employers.contains(employer) {
+            return (
+                answer([
+                    StatusMessage(
+                        statusCode: 3, errorMessage: "Unauthorised access",
+                        errorDescription: "the logon behind this token may not act for this employer")
+                ]), 3, nil
+            )
         }
 
         switch call.content {
@@ -271,11 +285,12 @@ public final class SandboxRouter: Sendable {
             let clientID = object["client_id"] as? String
         else {
             return response(
-                .error(400, "invalid_request", "the body must be JSON {\"client_id\": …, \"tenants\": […], \"expires_in\": seconds?}"))
+                .error(400, "invalid_request", "the body must be JSON {\"client_id\": …, \"tenants\": […], \"employers\": [IRD numbers]?, \"expires_in\": seconds?}"))
         }
         let tenants = object["tenants"] as? [String] ?? []
+        let employers = object["employers"] as? [String] ?? []
         let lifetime = (object["expires_in"] as? NSNumber).map { Duration.milliseconds(Int64($0.doubleValue * 1000)) }
-        return response(oauth.grant(clientID: clientID, tenants: tenants, accessTokenLifetime: lifetime))
+        return response(oauth.grant(clientID: clientID, tenants: tenants, employers: employers, accessTokenLifetime: lifetime))
     }
 
     private func response(_ reply: OAuthReply) -> SandboxResponse {
