@@ -204,18 +204,9 @@ struct PayloadValidationTests {
     @Test("generated payloads survive a JSON round trip unchanged and validate clean")
     func roundTrip() throws {
         var generator = PayloadGenerator(seed: 7)
-        let encoder = JSONEncoder()
         for payload in generator.mixedPayloads() {
             #expect(payload.validate().isEmpty, "generator produced an invalid \(payload.kind)")
-            let json: Data
-            switch payload {
-            case .eiFile(let value): json = try encoder.encode(value)
-            case .eiStatus(let value): json = try encoder.encode(value)
-            case .edCreate(let value): json = try encoder.encode(value)
-            case .edUpdate(let value): json = try encoder.encode(value)
-            case .edTerminate(let value): json = try encoder.encode(value)
-            }
-            #expect(try IRDJobPayload.decode(payload.kind, from: json) == payload)
+            #expect(try IRDJobPayload.decode(payload.kind, from: try payload.encoded()) == payload)
         }
     }
 }

@@ -11,6 +11,13 @@ import TukuSandbox
 @Suite("Sandbox: OAuth and M2M")
 struct SandboxOAuthTests {
     /// Follows `GET /oauth/authorize` by hand and returns the code from the redirect.
+    /// Tuku's OAuth client for the sandbox's token endpoint, as the registered client.
+    private func tokenClient(_ sandbox: Sandbox) -> OAuthTokenClient {
+        OAuthTokenClient(
+            tokenURL: "https://127.0.0.1:\(sandbox.addresses.oneWayTLSPort)/oauth/token", clientID: Sandbox.clientID,
+            clientSecret: Secret(Sandbox.clientSecret), transport: sandbox.oneWayTLS, logger: Sandbox.quietLogger)
+    }
+
     private func authorize(_ sandbox: Sandbox, query extra: String = "") async throws -> String {
         var tls = TLSConfiguration.makeClientConfiguration()
         tls.trustRoots = .file(sandbox.certificates.path("ca.pem"))
@@ -36,9 +43,7 @@ struct SandboxOAuthTests {
     @Test("authorization code, then refresh rotates the refresh token; reusing a spent one revokes the whole family")
     func rotationAndFamilyRevocation() async throws {
         try await Sandbox.run { sandbox in
-            let tokens = OAuthTokenClient(
-                tokenURL: "https://127.0.0.1:\(sandbox.addresses.oneWayTLSPort)/oauth/token", clientID: Sandbox.clientID,
-                clientSecret: Secret(Sandbox.clientSecret), transport: sandbox.oneWayTLS, logger: Sandbox.quietLogger)
+            let tokens = tokenClient(sandbox)
             let code = try await authorize(sandbox)
             let first = try await tokens.exchange(code: Secret(code), redirectURI: Sandbox.redirectURI)
             #expect(first.expiresAt.timeIntervalSinceNow > 8 * 3600 - 60)
@@ -74,9 +79,7 @@ struct SandboxOAuthTests {
     @Test("a logon consented for some employers may act for those only: any other is IRD status 3, also after a refresh")
     func employerConsent() async throws {
         try await Sandbox.run { sandbox in
-            let tokens = OAuthTokenClient(
-                tokenURL: "https://127.0.0.1:\(sandbox.addresses.oneWayTLSPort)/oauth/token", clientID: Sandbox.clientID,
-                clientSecret: Secret(Sandbox.clientSecret), transport: sandbox.oneWayTLS, logger: Sandbox.quietLogger)
+            let tokens = tokenClient(sandbox)
             let code = try await authorize(sandbox, query: "&employer=49-091-850")
             let first = try await tokens.exchange(code: Secret(code), redirectURI: Sandbox.redirectURI)
             let own = try sandbox.envelope("ird.ei.status", "by-payday")  // employer 49-091-850

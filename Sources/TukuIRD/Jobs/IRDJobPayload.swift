@@ -24,6 +24,17 @@ public enum IRDJobPayload: Sendable, Hashable {
         }
     }
 
+    /// The wrapped payload as JSON, in the shape ``decode(_:from:)`` reads.
+    public func encoded(with encoder: JSONEncoder = JSONEncoder()) throws -> Data {
+        switch self {
+        case .eiFile(let payload): try encoder.encode(payload)
+        case .eiStatus(let payload): try encoder.encode(payload)
+        case .edCreate(let payload): try encoder.encode(payload)
+        case .edUpdate(let payload): try encoder.encode(payload)
+        case .edTerminate(let payload): try encoder.encode(payload)
+        }
+    }
+
     /// Every validation problem of the wrapped payload.
     public func validate() -> [ValidationProblem] {
         switch self {

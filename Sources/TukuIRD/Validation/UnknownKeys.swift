@@ -8,20 +8,11 @@ import Foundation
 /// the result. A key whose value is `null` is not reported: it carries nothing that could be lost.
 enum UnknownKeys {
     static func problems(in json: Data, decodedAs payload: IRDJobPayload) -> [ValidationProblem] {
-        let encoder = JSONEncoder()
         let submitted: Any
         let known: Any
         do {
             submitted = try JSONSerialization.jsonObject(with: json, options: [.fragmentsAllowed])
-            let reencoded: Data
-            switch payload {
-            case .eiFile(let value): reencoded = try encoder.encode(value)
-            case .eiStatus(let value): reencoded = try encoder.encode(value)
-            case .edCreate(let value): reencoded = try encoder.encode(value)
-            case .edUpdate(let value): reencoded = try encoder.encode(value)
-            case .edTerminate(let value): reencoded = try encoder.encode(value)
-            }
-            known = try JSONSerialization.jsonObject(with: reencoded, options: [.fragmentsAllowed])
+            known = try JSONSerialization.jsonObject(with: try payload.encoded(), options: [.fragmentsAllowed])
         } catch {
             // Decoding succeeded, so neither can really fail; should one, do not file what could not be checked.
             return [ValidationProblem(path: "", reason: "could not be checked for keys the payload model does not know")]
