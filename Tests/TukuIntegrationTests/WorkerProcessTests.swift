@@ -56,4 +56,39 @@ struct WorkerProcessTests {
             #expect(try await client.scalar("SELECT state FROM tuku.workers WHERE id = \(doomedID)", as: String.self) != "stopped")
         }
     }
+    @Test("a database outage (the worker's connections cut, new ones refused for 3 s) is logged and outlived: every job finishes once, none lost")
+    func outlivesDatabaseOutage() async throws {
+        try await TestDatabase.withFresh { client, database in
+            try await TestLogin.with("tuku_worker", on: database, admin: client) { _, login in
+                try await client.execute("SELECT tuku.enqueue('noop', 'acme', '{\"delay_ms\": 300}') FROM generate_series(1, 40)")
+                let worker = try TukuProcess(
+                    ["worker", "--concurrency", "4", "--poll-interval-ms", "100", "--log-level", "info"], databaseURL: login.url)
+                try await client.waitUntil("SELECT count(*) >= 8 FROM tuku.jobs WHERE state = 'succeeded'", timeout: .seconds(30))
+
+                // The outage: the login may not connect, and its open sessions are ended (as a restart or failover
+                // would end them), with jobs in hand.
+                try await client.execute(PostgresQuery(unsafeSQL: "ALTER ROLE \(login.name) NOLOGIN"))
+                try await client.execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = \(login.name) AND datname = current_database()")
+                let cutAt = try await client.scalar("SELECT count(*)::int8 FROM tuku.jobs WHERE state = 'succeeded'", as: Int64.self)
+                try await Task.sleep(for: .seconds(3))
+                #expect(try await client.scalar("SELECT count(*)::int8 FROM tuku.jobs WHERE state = 'succeeded'", as: Int64.self) == cutAt)
+                try await client.execute(PostgresQuery(unsafeSQL: "ALTER ROLE \(login.name) LOGIN"))
+
+                try await client.waitUntil("SELECT count(*) = 40 FROM tuku.jobs WHERE state = 'succeeded'", timeout: .seconds(60))
+                // Each job ran once: the outage was shorter than the lease, so nothing was rescued or run again.
+                #expect(try await client.scalar("SELECT count(*)::int8 FROM tuku.attempts", as: Int64.self) == 40)
+                #expect(try await client.scalar("SELECT count(*)::int8 FROM tuku.attempts WHERE outcome = 'succeeded'", as: Int64.self) == 40)
+                let log = worker.log
+                // What an operator sees: the worker noticed (its LISTEN session was cut) and PostgresNIO's refused
+                // connection attempts; the claims and acks meanwhile waited for a connection rather than failing.
+                #expect(log.contains("LISTEN connection lost"), "the outage left no trace in the worker's log:\n\(log)")
+                #expect(log.contains("is not permitted to log in"), "log:\n\(log)")
+                let password = try #require(URLComponents(string: login.url)?.password)
+                #expect(!log.contains(password), "the log holds the database password")
+                worker.signal(SIGTERM)
+                #expect(try await worker.waitForExit(timeout: .seconds(30)) == 0, "log:\n\(log)")
+            }
+        }
+    }
 }
