@@ -255,9 +255,7 @@ public enum SOAPRequestReader {
         let employee: EmploymentRequest.Employee
         if irdNumber.allSatisfy({ $0 == "0" }) {
             guard !name.isEmpty else {
-                problems.append(
-                    StatusMessage(
-                        statusCode: 141, errorMessage: "An employee without an IRD number needs a name on the EI line"))
+                problems.append(schemaProblem("an employee without an IRD number needs ed:employeeNameOnEILine"))
                 return .refused(problems)
             }
             employee = .nameOnEILine(name)
