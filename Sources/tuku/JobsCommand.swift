@@ -18,8 +18,10 @@ struct JobsCommand: AsyncParsableCommand {
         var kind: String?
         @Option(help: "Only jobs of this tenant.")
         var tenant: String?
+        @Option(help: "Only jobs whose last error code matches this LIKE pattern (e.g. gateway_rejected, 'auth_%').")
+        var errorCode: String?
 
-        var isEmpty: Bool { self.state == nil && self.kind == nil && self.tenant == nil }
+        var isEmpty: Bool { self.state == nil && self.kind == nil && self.tenant == nil && self.errorCode == nil }
     }
 
     struct List: AsyncParsableCommand {
@@ -39,6 +41,7 @@ struct JobsCommand: AsyncParsableCommand {
                     WHERE (\(self.filters.state)::text IS NULL OR state = \(self.filters.state))
                       AND (\(self.filters.kind)::text IS NULL OR kind = \(self.filters.kind))
                       AND (\(self.filters.tenant)::text IS NULL OR tenant = \(self.filters.tenant))
+                      AND (\(self.filters.errorCode)::text IS NULL OR last_error->>'code' LIKE \(self.filters.errorCode))
                     ORDER BY id DESC
                     LIMIT \(Int64(self.limit))
                     """, logger: logger)
@@ -130,7 +133,7 @@ struct JobsCommand: AsyncParsableCommand {
             try await self.database.withClient(label: "tuku.jobs", maximumConnections: 1) { client, logger in
                 if self.ids.isEmpty {
                     let rows = try await client.query(
-                        "SELECT tuku.retry_jobs(coalesce(\(self.filters.state), 'dead'), \(self.filters.kind), \(self.filters.tenant))",
+                        "SELECT tuku.retry_jobs(coalesce(\(self.filters.state), 'dead'), \(self.filters.kind), \(self.filters.tenant), \(self.filters.errorCode))",
                         logger: logger)
                     for try await count in rows.decode(Int32.self) { print("Retrying \(count) jobs.") }
                 } else {
@@ -168,7 +171,8 @@ struct JobsCommand: AsyncParsableCommand {
             try await self.database.withClient(label: "tuku.jobs", maximumConnections: 1) { client, logger in
                 if self.ids.isEmpty {
                     let rows = try await client.query(
-                        "SELECT tuku.cancel_jobs(\(self.filters.state), \(self.filters.kind), \(self.filters.tenant))", logger: logger)
+                        "SELECT tuku.cancel_jobs(\(self.filters.state), \(self.filters.kind), \(self.filters.tenant), \(self.filters.errorCode))",
+                        logger: logger)
                     for try await count in rows.decode(Int32.self) { print("Cancelled or marked \(count) jobs.") }
                 } else {
                     for id in self.ids {

@@ -244,6 +244,37 @@ struct QueueTests {
             await #expect(throws: (any Error).self) { try await client.execute("SELECT tuku.cancel_jobs()") }
         }
     }
+
+    @Test("operators retry or cancel by the last error's code (a LIKE pattern), leaving jobs that failed otherwise alone")
+    func filtersByErrorCode() async throws {
+        try await TestDatabase.withFresh { client, _ in
+            let queue = JobQueue(client: client, logger: self.logger)
+            _ = try await queue.enqueue(self.lines(5))
+            let worker = try await queue.registerWorker(host: "a", pid: 1, version: "test", concurrency: 5)
+            let held = try await queue.claim(workerID: worker, limit: 5, lease: .seconds(30)).sorted { $0.id < $1.id }
+            let codes = ["auth_missing", "auth_refresh_failed", "gateway_rejected", "payload_invalid", "gateway_retry"]
+            _ = try await queue.acknowledge(
+                zip(held, codes).map { job, code in
+                    code == "gateway_retry"
+                        ? self.ack(job, .retry(after: .seconds(3600), error: JobError(code: code, message: "later")))
+                        : self.ack(job, .rejected(JobError(code: code, message: "no")))
+                }, workerID: worker)
+
+            // Rejected for a token problem: both auth_ codes, not the payload or IRD's refusal.
+            #expect(try await client.scalar("SELECT tuku.retry_jobs('rejected', error_code => 'auth\\_%')", as: Int32.self) == 2)
+            #expect(
+                try await client.scalar(
+                    "SELECT string_agg(last_error->>'code', ',' ORDER BY id) FROM tuku.jobs WHERE state = 'available'", as: String.self)
+                    == "auth_missing,auth_refresh_failed")
+            #expect(try await client.scalar("SELECT tuku.retry_jobs('rejected', error_code => 'no_such_code')", as: Int32.self) == 0)
+            // Cancel takes the filter alone.
+            #expect(try await client.scalar("SELECT tuku.cancel_jobs(error_code => 'gateway_retry')", as: Int32.self) == 1)
+            #expect(
+                try await client.scalar(
+                    "SELECT string_agg(state, ',' ORDER BY id) FROM tuku.jobs", as: String.self)
+                    == "available,available,rejected,rejected,cancelled")
+        }
+    }
 }
 
 @Suite("Exchanges stored with acks")
