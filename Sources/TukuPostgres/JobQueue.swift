@@ -344,6 +344,21 @@ public struct JobQueue: Sendable {
         public var duplicates: Int
     }
 
+    /// The `payload` of each line as PostgreSQL will store it (`(line::jsonb)->'payload'` as text), in order: the
+    /// very text a worker later decodes, so that a check made on it now agrees with the worker's.
+    public func storedPayloads(of lines: [JobLine]) async throws -> [String] {
+        guard !lines.isEmpty else { return [] }
+        let rows = try await self.client.query(
+            """
+            SELECT (line::jsonb -> 'payload')::text FROM unnest(\(lines.map(\.json))::text[]) WITH ORDINALITY AS l(line, n)
+            ORDER BY n
+            """, logger: self.logger)
+        var payloads: [String] = []
+        payloads.reserveCapacity(lines.count)
+        for try await payload in rows.decode(String.self) { payloads.append(payload) }
+        return payloads
+    }
+
     /// Inserts a batch of parsed lines in one multi-row `INSERT`. Fields a line leaves out take the table's
     /// defaults (`DEFAULT`), so defaults live in one place. Lines whose (tenant, idempotency key) already
     /// exists are skipped, not errors.

@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import PostgresNIO
 import TukuCore
+import TukuIRD
 import TukuPostgres
 
 struct EnqueueCommand: AsyncParsableCommand {
@@ -13,6 +14,10 @@ struct EnqueueCommand: AsyncParsableCommand {
             Each line: {"kind": "...", "tenant": "...", "payload": {...}} with optional "idempotency_key", \
             "priority", "run_at" and "max_attempts". Valid lines are inserted in batches; each invalid line is \
             reported with its number and reason and skipped. Exits 2 when any line was rejected.
+
+            With --validate, the payload of every ird.* line is also checked as a worker would check it (IRD \
+            numbers, amounts, dates, codes, unknown keys; an unknown ird.* kind), and a line with problems is \
+            reported with every problem and not inserted. --dry-run checks the same and inserts nothing.
             """
     )
 
@@ -26,6 +31,14 @@ struct EnqueueCommand: AsyncParsableCommand {
 
     @Flag(name: .customLong("no-progress"), help: "Never draw the progress bar.")
     var noProgress = false
+
+    @Flag(
+        name: .customLong("validate"),
+        help: "Check the payload of every ird.* line as a worker would, and insert only those without problems.")
+    var validatesPayloads = false
+
+    @Flag(name: .customLong("dry-run"), help: "Check every line as --validate does, and insert nothing.")
+    var dryRun = false
 
     func validate() throws {
         guard (1...10_000).contains(self.batchSize) else { throw ValidationError("--batch-size must be from 1 to 10000") }
@@ -44,7 +57,9 @@ struct EnqueueCommand: AsyncParsableCommand {
         let batchSize = self.batchSize
         let started = ContinuousClock.now
         let summary = try await self.database.withClient(label: "tuku.enqueue", maximumConnections: 4) { client, logger in
-            let loader = Loader(queue: JobQueue(client: client, logger: logger), progress: progress)
+            let loader = Loader(
+                queue: JobQueue(client: client, logger: logger), progress: progress, validatesPayloads: self.validatesPayloads || self.dryRun,
+                inserts: !self.dryRun)
             return try await loader.load(lines: lines, batchSize: batchSize)
         }
         progress.finish()
@@ -53,6 +68,11 @@ struct EnqueueCommand: AsyncParsableCommand {
             FileHandle.standardError.write(Data("line \(failure.line): \(failure.error)\n".utf8))
         }
         let seconds = max(elapsed.inSeconds, 1e-9)
+        if self.dryRun {
+            print("Checked \(summary.checked) jobs: \(summary.failures.count) lines with problems; nothing was inserted (--dry-run).")
+            if !summary.failures.isEmpty { throw ExitCode(2) }
+            return
+        }
         print(
             "Enqueued \(summary.inserted) jobs (\(summary.duplicates) duplicates skipped, \(summary.failures.count) lines rejected) "
                 + "in \(String(format: "%.2f", seconds)) s, \(Int(Double(summary.inserted + summary.duplicates) / seconds)) rows/s.")
@@ -70,11 +90,17 @@ struct Loader: Sendable {
     struct Summary: Sendable {
         var inserted = 0
         var duplicates = 0
+        /// Lines whose payload passed the check (with `validatesPayloads`).
+        var checked = 0
         var failures: [Failure] = []
     }
 
     let queue: JobQueue
     let progress: Progress
+    /// Check each `ird.*` payload as a worker would before inserting it.
+    var validatesPayloads = false
+    /// Insert the lines (false for a dry run).
+    var inserts = true
     var inFlight = 3
 
     func load(lines: [Substring], batchSize: Int) async throws -> Summary {
@@ -116,6 +142,19 @@ struct Loader: Sendable {
     /// lines are reported and every good line still lands.
     private func insert(_ batch: [(number: Int, job: JobLine)]) async throws -> Summary {
         var summary = Summary()
+        var batch = batch
+        if self.validatesPayloads {
+            let rejected = try await self.payloadProblems(batch)
+            summary.failures = rejected
+            let refused = Set(rejected.map(\.line))
+            batch.removeAll { refused.contains($0.number) }
+            summary.checked = batch.count
+            self.progress.advance(by: refused.count)
+        }
+        guard self.inserts, !batch.isEmpty else {
+            self.progress.advance(by: batch.count)
+            return summary
+        }
         do {
             let result = try await self.queue.enqueue(batch.map(\.job))
             summary.inserted = result.inserted
@@ -136,10 +175,31 @@ struct Loader: Sendable {
     }
 }
 
+extension Loader {
+    /// The `ird.*` lines whose payloads a worker would reject, with every problem. Payloads are read back
+    /// through PostgreSQL's `jsonb`, so the check sees exactly the text a worker will decode.
+    func payloadProblems(_ batch: [(number: Int, job: JobLine)]) async throws -> [Failure] {
+        let gatewayLines = batch.filter { $0.job.kind.hasPrefix("ird.") }
+        let payloads = try await self.queue.storedPayloads(of: gatewayLines.map(\.job))
+        var failures: [Failure] = []
+        for ((number, job), payload) in zip(gatewayLines, payloads) {
+            do {
+                _ = try IRDJobPayload.decodeValidated(kind: job.kind, from: Data(payload.utf8))
+            } catch {
+                let problems = error.problems.map(\.description)
+                let detail = problems.isEmpty ? "" : ": " + problems.joined(separator: "; ")
+                failures.append(Failure(line: number, error: "payload refused (\(error.reason))\(detail)"))
+            }
+        }
+        return failures
+    }
+}
+
 extension Loader.Summary {
     mutating func merge(_ other: Loader.Summary) {
         self.inserted += other.inserted
         self.duplicates += other.duplicates
+        self.checked += other.checked
         self.failures += other.failures
     }
 }
