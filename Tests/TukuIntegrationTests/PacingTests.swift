@@ -161,14 +161,18 @@ struct PacingTests {
     @Test("a cool-down that begins while a caller sleeps on its slot stops that caller too")
     func cooldownReachesSleepers() async throws {
         try await TestDatabase.withFresh { client, _ in
-            try await client.execute("SELECT tuku.set_rate('gw', 2)")
+            // Slots 2 s apart, so that the refusal surely lands while the second caller sleeps on its slot, even
+            // on a loaded machine (at 0.5 s apart, a slow start once let the caller go before the refusal came).
+            try await client.execute("SELECT tuku.set_rate('gw', 0.5)")
             let limiter = RateLimiter(client: client, logger: .test())
-            try await limiter.acquire(key: "gw", jobID: 1, workerID: nil)  // slot now; the next is 0.5 s later
+            try await limiter.acquire(key: "gw", jobID: 1, workerID: nil)  // slot now; the next is 2 s later
             async let sleeper = limiter.acquire(key: "gw", jobID: 2, workerID: nil)
             try await Task.sleep(for: .milliseconds(150))
-            try await limiter.release(key: "gw", jobID: 1, httpStatus: 429, retryAfter: .seconds(1))
-            let waited = try await sleeper.waited
-            #expect(waited >= .milliseconds(1100))
+            let refused = ContinuousClock.now  // before the release, whose database time starts the cool-down
+            try await limiter.release(key: "gw", jobID: 1, httpStatus: 429, retryAfter: .seconds(3))
+            _ = try await sleeper
+            // Its slot was due within 2 s; the cool-down held it 3 s from the refusal.
+            #expect(ContinuousClock.now - refused >= .milliseconds(2900))
         }
     }
 
