@@ -121,7 +121,7 @@ struct QueueBenchCommand: AsyncParsableCommand {
 /// The measurements behind `tuku bench queue`.
 struct QueueBench: Sendable {
     struct Figures: Sendable {
-        var drain: [(processes: Int, jobsPerSecond: Double, peakRSSMegabytes: Double)] = []
+        var drain: [(processes: Int, jobsPerSecond: Double, peakRSSMegabytes: Double, heapPages: Int64)] = []
         var enqueueRowsPerSecond: Double = 0
         var latencyP50Milliseconds: Double = 0
         var latencyP99Milliseconds: Double = 0
@@ -139,8 +139,8 @@ struct QueueBench: Sendable {
         var figures = Figures()
         figures.enqueueRowsPerSecond = try await self.enqueue()
         for processes in self.command.processes {
-            let (rate, rss) = try await self.drain(processes: processes)
-            figures.drain.append((processes, rate, rss))
+            let (rate, rss, pages) = try await self.drain(processes: processes)
+            figures.drain.append((processes, rate, rss, pages))
         }
         (figures.latencyP50Milliseconds, figures.latencyP99Milliseconds) = try await self.latency()
         (figures.claimP50Milliseconds, figures.claimP99Milliseconds) = try await self.claimLatency()
@@ -193,7 +193,7 @@ struct QueueBench: Sendable {
 
     /// Starts worker processes on an empty queue, inserts `jobs` no-op jobs in one statement and measures,
     /// from the database's own timestamps, how fast they are claimed, run and acknowledged.
-    private func drain(processes: Int) async throws -> (Double, Double) {
+    private func drain(processes: Int) async throws -> (Double, Double, Int64) {
         let workers = try (0..<processes).map { _ in try self.startWorker() }
         defer { self.stop(workers) }
         try await self.waitFor("SELECT count(*) = \(processes) FROM tuku.workers WHERE state = 'running'")
@@ -204,6 +204,11 @@ struct QueueBench: Sendable {
         try await self.waitFor(Self.queueIsIdle, timeout: .seconds(600))
         let seconds = try await self.scalar(
             "SELECT extract(epoch FROM max(finished_at) - min(created_at))::float8 FROM tuku.jobs WHERE tenant = 'bench'", as: Double.self)
+        // How many table pages the drained jobs ended up on: new jobs go wherever the free space map finds room,
+        // and with history that may be one job per old page, each of which the claim and the ack must then read
+        // and dirty (see docs/operations.md, Retention).
+        let pages = try await self.scalar(
+            "SELECT count(DISTINCT (ctid::text::point)[0])::int8 FROM tuku.jobs WHERE tenant = 'bench'", as: Int64.self)
         let attempts = try await self.scalar(
             "SELECT count(*)::int8 FROM tuku.attempts a JOIN tuku.jobs j ON j.id = a.job_id WHERE j.tenant = 'bench'", as: Int64.self)
         guard attempts == Int64(self.command.jobs) else {
@@ -213,7 +218,7 @@ struct QueueBench: Sendable {
         self.stop(workers)
         try await self.waitFor("SELECT count(*) = 0 FROM tuku.workers WHERE state <> 'stopped'")
         try await self.clearQueue()
-        return (Double(self.command.jobs) / seconds, rss)
+        return (Double(self.command.jobs) / seconds, rss, pages)
     }
 
     /// True once no job waits or runs. Polled every 20 ms while workers drain, so it reads only the two small
@@ -336,6 +341,7 @@ struct QueueBench: Sendable {
                 "drain, \(processes) worker process\(processes == 1 ? "" : "es") (no-op jobs/s)", processes == 2 ? ">= 20,000" : "",
                 { String(format: "%.0f", $0.drain[index].jobsPerSecond) })
         }
+        row("table pages holding the drained jobs (last run)", "", { "\($0.drain.last?.heapPages ?? 0)" })
         row("bulk enqueue via tuku enqueue path (rows/s)", ">= 60,000", { String(format: "%.0f", $0.enqueueRowsPerSecond) })
         row("insert-to-claim p50, idle queue (ms)", "<= 3", { String(format: "%.2f", $0.latencyP50Milliseconds) })
         row("insert-to-claim p99, idle queue (ms)", "<= 20", { String(format: "%.2f", $0.latencyP99Milliseconds) })
