@@ -67,12 +67,9 @@ public struct TestDatabase: Sendable {
     ) async throws -> Result {
         var configuration = configuration
         configuration.options.maximumConnections = 40
-        let client = PostgresClient(configuration: configuration)
-        return try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { await client.run() }
-            defer { group.cancelAll() }
-            return try await body(client)
-        }
+        return try await PostgresClient.withRunning(
+            configuration: configuration, backgroundLogger: Logger(label: "tuku.test.postgres", factory: { _ in SwiftLogNoOpLogHandler() }),
+            body)
     }
 
     private static func drop(_ name: String, admin: PostgresClient.Configuration, logger: Logger) async throws {

@@ -46,12 +46,10 @@ struct DatabaseOptions: ParsableArguments {
         _ body: @Sendable (PostgresClient, Logger) async throws -> Result
     ) async throws -> Result {
         let logger = self.makeLogger(label)
-        let client = PostgresClient(
-            configuration: try self.clientConfiguration(maximumConnections: maximumConnections), backgroundLogger: logger)
-        return try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { await client.run() }
-            defer { group.cancelAll() }
-            return try await body(client, logger)
+        return try await PostgresClient.withRunning(
+            configuration: try self.clientConfiguration(maximumConnections: maximumConnections), backgroundLogger: logger
+        ) { client in
+            try await body(client, logger)
         }
     }
 }

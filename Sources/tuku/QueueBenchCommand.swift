@@ -93,12 +93,7 @@ struct QueueBenchCommand: AsyncParsableCommand {
     static func withClient<Result: Sendable>(
         _ configuration: PostgresClient.Configuration, logger: Logger, _ body: @Sendable (PostgresClient) async throws -> Result
     ) async throws -> Result {
-        let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
-        return try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { await client.run() }
-            defer { group.cancelAll() }
-            return try await body(client)
-        }
+        try await PostgresClient.withRunning(configuration: configuration, backgroundLogger: logger, body)
     }
 
     static func machine() -> String {
