@@ -1,5 +1,5 @@
 """Writes the demo's jobs as JSON Lines: IRD filings built from the examples in jobs/, each employer with its
-own valid IRD number (so the sandbox sees distinct returns, not duplicates), plus two bad rows that must end
+own valid IRD number (so the sandbox sees distinct returns, not duplicates), plus three bad rows that must end
 `rejected`. Usage: demo-jobs.py COUNT > jobs.jsonl"""
 import json
 import pathlib
@@ -50,8 +50,13 @@ for i in range(count):
         kind, payload = "ird.ei.file", dict(files[i % len(files)])
         payload["employerIrdNumber"] = ird_number(i)
     print(json.dumps({"kind": kind, "tenant": tenant, "payload": payload, "idempotency_key": f"demo-{i}"}))
-# Bad rows: a return whose employer IRD number fails the check digit, and a kind nobody defined.
+# Bad rows: a return whose employer IRD number fails the check digit, one with a misspelt amount key (which would
+# otherwise drop the amount from the filing), and a kind nobody defined.
 bad = dict(files[0])
 bad["employerIrdNumber"] = "49-091-851"
 print(json.dumps({"kind": "ird.ei.file", "tenant": "employer-00", "payload": bad, "idempotency_key": "demo-bad-ird"}))
+misspelt = json.loads(json.dumps(files[0]))
+misspelt["employerIrdNumber"] = ird_number(900_000)
+misspelt["lines"][0]["kiwisaverDeduction"] = misspelt["lines"][0].pop("kiwisaverDeductions")
+print(json.dumps({"kind": "ird.ei.file", "tenant": "employer-02", "payload": misspelt, "idempotency_key": "demo-bad-key"}))
 print(json.dumps({"kind": "ird.unknown", "tenant": "employer-01", "payload": {}, "idempotency_key": "demo-bad-kind"}))
