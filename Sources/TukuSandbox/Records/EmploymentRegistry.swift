@@ -40,7 +40,7 @@ public final class EmploymentRegistry: Sendable {
     /// Creates an empty registry.
     public init() {}
 
-    /// How many relationships Create has stored.
+    /// How many relationships it holds: created, or remembered from an Update or Terminate.
     public var count: Int {
         relationships.withLock { $0.values.reduce(0) { $0 + $1.count } }
     }
