@@ -309,7 +309,7 @@ public struct JobQueue: Sendable {
         let rows = try await self.client.query(
             "SELECT bodies_removed, payloads_removed, jobs_pruned FROM tuku.sweep_retention(\(Int32(clamping: batch)))",
             logger: self.logger)
-        var sweep = RetentionSweep(bodiesRemoved: 0, payloadsRemoved: 0, jobsPruned: 0)
+        var sweep = RetentionSweep()
         for try await (bodies, payloads, jobs) in rows.decode((Int32?, Int32?, Int32?).self) {
             sweep = RetentionSweep(
                 bodiesRemoved: Int(bodies ?? 0), payloadsRemoved: Int(payloads ?? 0), jobsPruned: Int(jobs ?? 0))

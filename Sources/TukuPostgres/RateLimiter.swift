@@ -191,6 +191,7 @@ public struct RateLimiter: Sendable {
                 ])
             return Confirmation(cooldown: cooldown, sendAt: sendAt, databaseNow: databaseNow, asked: asked, answered: answered)
         }
-        return Confirmation(cooldown: 0, sendAt: slot, databaseNow: slot, asked: asked, answered: .now)
+        // The function has OUT parameters, so it always answers one row; without one there is no clock to go by.
+        throw QueueError(.queryFailed, "tuku.confirm_slot('\(key)') returned no row")
     }
 }

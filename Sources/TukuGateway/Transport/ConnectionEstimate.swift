@@ -11,6 +11,13 @@ final class ConnectionEstimate: Sendable {
     /// Head written later than this after the call started: the call opened a connection.
     static let connectingThreshold: Duration = .milliseconds(2)
 
+    /// The one rule for "this call opened a connection", from how long after its start the request head was
+    /// written (`nil`: never written, so it did not get as far as a connection of its own).
+    static func openedConnection(sentAfter: Duration?) -> Bool {
+        guard let sentAfter else { return false }
+        return sentAfter > Self.connectingThreshold
+    }
+
     private struct State {
         var open = 0
         var inFlight = 0

@@ -20,10 +20,7 @@ public struct GatewayHTTPResponse: Sendable, CustomStringConvertible {
 
     /// Whether the call had to open a connection first (its head was written later than a pooled connection
     /// allows): the transport's connection estimate and pacing's send report both go by this one rule.
-    public var openedConnection: Bool {
-        guard let sentAfter else { return false }
-        return sentAfter > ConnectionEstimate.connectingThreshold
-    }
+    public var openedConnection: Bool { ConnectionEstimate.openedConnection(sentAfter: self.sentAfter) }
 
     /// Creates a response.
     public init(status: HTTPResponseStatus, headers: HTTPHeaders, body: ByteBuffer, latency: Duration, sentAfter: Duration? = nil) {

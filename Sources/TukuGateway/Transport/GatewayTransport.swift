@@ -140,9 +140,9 @@ public final class GatewayTransport: Sendable {
         } catch {
             let failure = TransportError.classify(error, requestHeadSent: marker.requestHeadSent, endpoint: endpoint, timeout: timeout)
             // Any failure may have cost the connection it ran on (a timed-out one is closed by the client).
-            let sentAfter = marker.requestHeadSentAt.map { $0 - start }
             self.connections.ended(
-                openedConnection: sentAfter.map { $0 > ConnectionEstimate.connectingThreshold } ?? false, connectionLost: true)
+                openedConnection: ConnectionEstimate.openedConnection(sentAfter: marker.requestHeadSentAt.map { $0 - start }),
+                connectionLost: true)
             logger.warning(
                 "gateway call failed",
                 metadata: [
