@@ -90,17 +90,15 @@ struct StatusCommand: AsyncParsableCommand {
         out += paint("Workers", "1") + "\n" + (workers.rows.isEmpty ? "(none running)" : workers.render()) + "\n\n"
 
         var attention = TextTable("job", "kind", "tenant", "state", "why", "error")
-        var total: Int64 = 0
         for try await (id, kind, tenant, name, reason, error) in try await client.query(
             """
             SELECT id, kind, tenant, state, reason, coalesce(error_code || ': ' || left(error_message, 60), '')
             FROM tuku.jobs_needing_attention ORDER BY since DESC NULLS LAST LIMIT 10
             """, logger: logger
         ).decode((Int64, String, String, String, String, String).self) {
-            total += 1
             attention.append(["\(id)", kind, tenant, state(name), reason, error])
         }
-        out += paint("Needs attention", "1") + "\n" + (total == 0 ? "(nothing)" : attention.render())
+        out += paint("Needs attention", "1") + "\n" + (attention.rows.isEmpty ? "(nothing)" : attention.render())
         return out
     }
 }
