@@ -1,5 +1,6 @@
 import Foundation
 import Synchronization
+import TukuIRD
 
 /// The sandbox's OAuth 2.0 authorization server, behaving like IRD's (Identity and Access build pack §2.1):
 /// authorization-code grant, access tokens with an expiry, and single-use, rotating refresh tokens where reusing a
@@ -245,13 +246,12 @@ public final class OAuthAuthority: Sendable {
         }
     }
 
-    /// IRD numbers as the SOAP header carries them (9 digits), or `nil` if one is not an IRD number.
+    /// IRD numbers as the SOAP header carries them (9 digits), or `nil` if one is not a valid IRD number.
     static func employerNumbers(_ texts: [String]) -> Set<String>? {
         var numbers: Set<String> = []
         for text in texts {
-            let digits = text.filter { $0 != "-" && $0 != " " }
-            guard (8...9).contains(digits.count), digits.allSatisfy({ $0.isASCII && $0.isNumber }) else { return nil }
-            numbers.insert(String(repeating: "0", count: 9 - digits.count) + digits)
+            guard let number = try? IRDNumber(text) else { return nil }
+            numbers.insert(number.wireForm)
         }
         return numbers
     }

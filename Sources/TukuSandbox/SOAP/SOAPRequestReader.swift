@@ -260,7 +260,8 @@ public enum SOAPRequestReader {
             }
             employee = .nameOnEILine(name)
         } else {
-            employee = .irdNumber(String(repeating: "0", count: max(0, 9 - irdNumber.count)) + irdNumber)
+            // Checked above (code 121 otherwise), so it parses; the wire form is the 9-digit one.
+            employee = .irdNumber((try? IRDNumber(irdNumber))?.wireForm ?? irdNumber)
         }
         let startDate = subject.text(employment, "employmentStartDate").flatMap { try? CalendarDate($0) }
         let finishText =
