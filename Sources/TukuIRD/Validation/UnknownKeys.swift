@@ -28,7 +28,7 @@ enum UnknownKeys {
         if let object = submitted as? [String: Any] {
             guard let knownObject = known as? [String: Any] else { return }
             for (key, child) in object where !(child is NSNull) {
-                let childPath = path.isEmpty ? key : "\(path).\(key)"
+                let childPath = join(path, key)
                 guard let knownChild = knownObject[key] else {
                     problems.append(
                         ValidationProblem(path: childPath, reason: "is not a field of this payload; it would be left out of the filing"))
@@ -38,7 +38,7 @@ enum UnknownKeys {
             }
         } else if let array = submitted as? [Any], let knownArray = known as? [Any] {
             for (index, child) in array.enumerated() where index < knownArray.count {
-                compare(child, knownArray[index], path: "\(path)[\(index)]", into: &problems)
+                compare(child, knownArray[index], path: join(path, index), into: &problems)
             }
         }
     }
