@@ -204,6 +204,10 @@ public struct IRDFilingHandler: Sendable {
         }
         var classified = self.dependencies.classifier.classify(exchange)
         record.outcome = Self.name(of: classified)
+        if purpose == .reconcile, case .response(_, _, .success(let answer)) = exchange, Self.holdsNoReturn(answer) {
+            // Not a rejection of anything we sent: the status query's answer that there is nothing to reconcile.
+            record.outcome = "not_filed"
+        }
         if let alreadyDone, case .rejected(alreadyDone.statusCode?, _) = classified {
             context.logger.notice(
                 "IRD answered that the work is already done; not sending it again",
@@ -280,6 +284,12 @@ public struct IRDFilingHandler: Sendable {
             return .undecided(.retry(after: nil, error: JobError(code: "reconcile_failed", message: "\(error)")))
         }
         let result = await self.submit(envelope, job: job, context: context, purpose: .reconcile, allowReauthorisation: true)
+        if let response = result.response, Self.holdsNoReturn(response) {
+            context.logger.notice(
+                "IRD holds no return for this payday; filing it",
+                metadata: ["gateway.status_code": "\(Self.noReturnFound)"])
+            return .notFiled
+        }
         guard case .succeeded = result.outcome, let response = result.response, case .result(let answer) = response.content else {
             // RetrieveStatus itself failed or was ambiguous: keep the job unresolved and ask again later.
             var outcome = result.outcome
@@ -303,6 +313,18 @@ public struct IRDFilingHandler: Sendable {
             return .alreadyFiled
         }
         return .notFiled
+    }
+
+    /// IRD's status 103, "No return found": RetrieveStatus's answer for a payday with no return.
+    static let noReturnFound = 103
+
+    /// Whether a RetrieveStatus answer says IRD holds no return for the payday: status 103 ("No return found"),
+    /// which IRD sends for a payday with no return, or a success whose statuses name no submission key (`EXP`,
+    /// "Expected": an obligation without a return). Either way nothing was filed, so filing is safe.
+    static func holdsNoReturn(_ response: GatewayResponse) -> Bool {
+        guard case .result(let answer) = response.content else { return false }
+        if answer.firstError?.statusCode == Self.noReturnFound { return true }
+        return answer.isSuccess && answer.submissionKey == nil && answer.returnStatuses.allSatisfy { $0.submissionKey == nil }
     }
 
     // MARK: Helpers

@@ -38,7 +38,7 @@ struct FilingHandlerTests {
                 return scripted
             }
             return .respond(
-                status: 200, body: action == "RetrieveStatus" ? GatewayReplies.status(submissionKey: nil) : GatewayReplies.file())
+                status: 200, body: action == "RetrieveStatus" ? GatewayReplies.noReturnFound : GatewayReplies.file())
         }
     }
 
@@ -223,6 +223,24 @@ struct FilingHandlerTests {
             #expect(
                 try await client.scalar(
                     "SELECT count(*)::int8 FROM tuku.exchanges WHERE job_id = \(id) AND outcome = 'outcome_unknown'", as: Int64.self) == 1)
+        }
+    }
+
+    @Test(
+        "a timeout that never reached IRD: RetrieveStatus answers 103 (No return found) or EXP without a key, and the return is filed once",
+        arguments: [("103", GatewayReplies.noReturnFound), ("EXP", GatewayReplies.expected)])
+    func noReturnHeldIsFiled(answer: String, reply: String) async throws {
+        let script = Script()
+        script.add("File", .stall(.seconds(8)))
+        script.add("RetrieveStatus", .respond(status: 200, body: reply))
+        try await self.withFiling(script: script, timeout: .seconds(3)) { client, gateway in
+            let id = try await self.enqueue(client)
+            try await client.waitUntil("SELECT state = 'succeeded' FROM tuku.jobs WHERE id = \(id)", timeout: .seconds(40))
+            #expect(gateway.requests.map(\.action) == ["File", "RetrieveStatus", "File"], "after \(answer)")
+            let exchanges = try await client.scalar(
+                "SELECT string_agg(concat_ws(':', attempt, purpose, coalesce(transport_error, http_status::text), outcome), ',' ORDER BY id) FROM tuku.exchanges WHERE job_id = \(id)",
+                as: String.self)
+            #expect(exchanges == "1:submit:timed_out_after_send:outcome_unknown,2:reconcile:200:not_filed,2:submit:200:succeeded", "after \(answer)")
         }
     }
 

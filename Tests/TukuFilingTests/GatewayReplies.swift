@@ -16,18 +16,31 @@ enum GatewayReplies {
         """
     }
 
-    static func status(submissionKey: Int64?) -> String {
-        let body =
-            submissionKey.map {
-                "<responseBody><returnStatus><status code=\"LPRCG\">Late-processing</status><submissionKey>\($0)</submissionKey><minorFormType>EI2</minorFormType></returnStatus></responseBody>"
-            } ?? "<responseBody/>"
-        return """
+    /// RetrieveStatus for a payday IRD holds a return for (the shape of IRD's sample).
+    static func status(submissionKey: Int64) -> String {
+        retrieveStatus(
+            code: 0, message: "",
+            body:
+                "<responseBody><returnStatus><status code=\"LPRCG\">Late-processing</status><submissionKey>\(submissionKey)</submissionKey><minorFormType>EI2</minorFormType></returnStatus></responseBody>"
+        )
+    }
+
+    /// RetrieveStatus for a payday with no return: IRD's status 103, "No return found".
+    static let noReturnFound = retrieveStatus(code: 103, message: "No return found", body: "")
+
+    /// RetrieveStatus for an expected return not yet filed: status `EXP` without a submission key.
+    static let expected = retrieveStatus(
+        code: 0, message: "",
+        body: "<responseBody><returnStatus><status code=\"EXP\">Expected</status><minorFormType>EI2</minorFormType></returnStatus></responseBody>")
+
+    private static func retrieveStatus(code: Int, message: String, body: String) -> String {
+        """
             <s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope"><s:Header>\
             <Action xmlns="http://www.w3.org/2005/08/addressing" s:mustUnderstand="1">https://services.ird.govt.nz/GWS/Returns/Return/RetrieveStatusResponse</Action>\
             </s:Header><s:Body><RetrieveStatusResponse xmlns="https://services.ird.govt.nz/GWS/Returns/"><RetrieveStatusResult>\
             <d4p1:RetrieveStatusResponseWrapper xmlns:d4p1="https://services.ird.govt.nz/GWS/Returns/:types/RetrieveStatusResponse">\
             <retrieveStatusResponse xmlns="urn:www.ird.govt.nz/GWS:types/ReturnCommon.v2">\
-            <statusMessage xmlns="urn:www.ird.govt.nz/GWS:types/Common.v2"><statusCode>0</statusCode><errorMessage/></statusMessage>\
+            <statusMessage xmlns="urn:www.ird.govt.nz/GWS:types/Common.v2"><statusCode>\(code)</statusCode><errorMessage>\(message)</errorMessage></statusMessage>\
             \(body)</retrieveStatusResponse></d4p1:RetrieveStatusResponseWrapper></RetrieveStatusResult></RetrieveStatusResponse></s:Body></s:Envelope>
             """
     }

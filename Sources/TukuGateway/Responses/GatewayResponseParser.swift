@@ -8,17 +8,24 @@ import TukuIRD
 /// that is not a SOAP 1.2 envelope holding a fault or an IRD response document becomes a ``GatewayError``:
 /// an empty body, a non-XML body (IRD's "parsing exception" replies), an HTML page, or an unexpected document.
 public enum GatewayResponseParser {
-    /// IRD response documents, by namespace and local name (Returns service and Employment service v2).
-    static let responseElements: Set<QualifiedName> = [
-        QualifiedName(IRDNamespace.returnCommon, "fileResponse"),
-        QualifiedName(IRDNamespace.returnCommon, "retrieveStatusResponse"),
-        QualifiedName(IRDNamespace.returnCommon, "retrieveReturnResponse"),
-        QualifiedName(IRDNamespace.returnCommon, "prepopResponse"),
-        QualifiedName(IRDNamespace.returnCommon, "retrieveFilingObligationsResponse"),
-        QualifiedName(IRDNamespace.employment, "employmentResponse"),
-        QualifiedName(IRDNamespace.employment, "retrieveListResponse"),
-        QualifiedName(IRDNamespace.employment, "eventResponse"),
-    ]
+    /// IRD response documents, by namespace and local name (Returns service v2 and v1, Employment service v2),
+    /// each with the namespace its `statusMessage` elements are in.
+    static let responseElements: [QualifiedName: String] = {
+        var elements: [QualifiedName: String] = [:]
+        let returns = [
+            "fileResponse", "retrieveStatusResponse", "retrieveReturnResponse", "prepopResponse",
+            "retrieveFilingObligationsResponse",
+        ]
+        for name in returns {
+            elements[QualifiedName(IRDNamespace.returnCommon, name)] = IRDNamespace.common
+            // IRD still answers other returns in the first generation's namespaces; the status codes mean the same.
+            elements[QualifiedName(IRDNamespace.returnCommonV1, name)] = IRDNamespace.commonV1
+        }
+        for name in ["employmentResponse", "retrieveListResponse", "eventResponse"] {
+            elements[QualifiedName(IRDNamespace.employment, name)] = IRDNamespace.common
+        }
+        return elements
+    }()
 
     /// Parses a reply body.
     public static func parse(_ body: Data) throws(GatewayError) -> GatewayResponse {
@@ -69,20 +76,24 @@ public enum GatewayResponseParser {
         if let fault = soapBody.child(IRDNamespace.soapEnvelope, "Fault") {
             return GatewayResponse(action: action, content: .fault(try parseFault(fault, excerpt: excerpt)))
         }
-        guard let response = soapBody.firstDescendant(where: { responseElements.contains($0.qualifiedName) }) else {
+        guard let response = soapBody.firstDescendant(where: { responseElements[$0.qualifiedName] != nil }),
+            let common = responseElements[response.qualifiedName]
+        else {
             throw GatewayError(
                 code: .unexpectedResponse, reason: "SOAP body holds neither a fault nor an IRD response",
                 excerpt: excerpt
             )
         }
-        return GatewayResponse(action: action, content: .result(try parseResult(response, excerpt: excerpt)))
+        return GatewayResponse(action: action, content: .result(try parseResult(response, common: common, excerpt: excerpt)))
     }
 
-    private static func parseResult(_ response: XMLElement, excerpt: String) throws(GatewayError) -> GatewayResult {
+    /// Reads a response document whose `statusMessage` elements are in the `common` namespace (Common.v2, or
+    /// Common.v1 beside ReturnCommon.v1).
+    private static func parseResult(_ response: XMLElement, common: String, excerpt: String) throws(GatewayError) -> GatewayResult {
         let responseNamespace = response.uri ?? ""
         var messages: [StatusMessage] = []
-        for element in response.children(IRDNamespace.common, "statusMessage") {
-            guard let codeText = element.child(IRDNamespace.common, "statusCode")?.trimmedText,
+        for element in response.children(common, "statusMessage") {
+            guard let codeText = element.child(common, "statusCode")?.trimmedText,
                 let code = Int(codeText)
             else {
                 throw GatewayError(
@@ -92,8 +103,8 @@ public enum GatewayResponseParser {
             messages.append(
                 StatusMessage(
                     statusCode: code,
-                    errorMessage: element.child(IRDNamespace.common, "errorMessage")?.trimmedText ?? "",
-                    errorDescription: element.child(IRDNamespace.common, "errorDescription")?.trimmedText
+                    errorMessage: element.child(common, "errorMessage")?.trimmedText ?? "",
+                    errorDescription: element.child(common, "errorDescription")?.trimmedText
                 ))
         }
         guard !messages.isEmpty else {
@@ -111,6 +122,11 @@ public enum GatewayResponseParser {
             }
             for status in body.children(responseNamespace, "returnStatus") {
                 result.returnStatuses.append(parseReturnStatus(status, namespace: responseNamespace))
+            }
+            // ReturnCommon.v1's RetrieveStatus body is a single status (and the return's submission key) with no
+            // `returnStatus` wrapper: read it as one entry.
+            if responseNamespace == IRDNamespace.returnCommonV1, body.child(responseNamespace, "status") != nil {
+                result.returnStatuses.append(parseReturnStatus(body, namespace: responseNamespace))
             }
         }
         return result

@@ -8,6 +8,12 @@ public enum IRDNamespace {
     public static let schemaInstance = "http://www.w3.org/2001/XMLSchema-instance"
     /// `Common.v2.xsd`: headers, `statusMessage`, addresses, phones, names.
     public static let common = "urn:www.ird.govt.nz/GWS:types/Common.v2"
+    /// `Common.v1.xsd`: the first generation of the common types. IRD still answers in it for returns that have
+    /// not moved to v2 (GST, AIM): the same `statusMessage`, in this namespace.
+    public static let commonV1 = "urn:www.ird.govt.nz/GWS:types/Common.v1"
+    /// `ReturnCommon.v1.xsd`: the first generation of the return documents (`fileResponse`,
+    /// `retrieveStatusResponse`, …), whose RetrieveStatus body holds one `status` rather than `returnStatus` entries.
+    public static let returnCommonV1 = "urn:www.ird.govt.nz/GWS:types/ReturnCommon.v1"
     /// `ReturnCommon.v2.xsd`: file header/body, `fileResponse`, `retrieveStatusResponse`.
     public static let returnCommon = "urn:www.ird.govt.nz/GWS:types/ReturnCommon.v2"
     /// `ReturnEI.v2.xsd`: `fileRequest`, `retrieveEIRequest`, EI form fields.

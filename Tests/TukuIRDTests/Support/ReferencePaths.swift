@@ -24,3 +24,12 @@ enum ReferencePaths {
         try FileManager.default.contentsOfDirectory(atPath: samples.path).filter { $0.hasSuffix(".xml") }.sorted()
     }
 }
+
+extension ReferencePaths {
+    /// IRD's v1-namespace sample replies, kept in the repository (`Tests/Fixtures/ird-v1`).
+    static let v1Samples = repositoryRoot.appendingPathComponent("Tests/Fixtures/ird-v1")
+
+    static func v1Sample(_ name: String) throws -> Data {
+        try Data(contentsOf: v1Samples.appendingPathComponent(name))
+    }
+}
