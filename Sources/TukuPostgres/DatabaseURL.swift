@@ -2,10 +2,11 @@ import Foundation
 import PostgresNIO
 
 extension PostgresClient.Configuration {
-    /// Reads a `postgres://user:password@host:port/database?sslmode=...` URL.
+    /// Reads a `postgres://user:password@host:port/database?sslmode=...&sslrootcert=...` URL.
     ///
-    /// `sslmode=disable` (or no `sslmode`) connects in plain text, as on loopback; `require` uses TLS with
-    /// the system's trust roots. The password never appears in errors.
+    /// `sslmode` and `sslrootcert` keep libpq's meanings (``DatabaseTLSPolicy``); without `sslmode`, a loopback
+    /// host is `prefer` and any other host `verify-full`, and plain text to another host must be asked for with
+    /// `sslmode=disable`. The password never appears in errors.
     public init(url text: String) throws {
         guard let components = URLComponents(string: text),
             let scheme = components.scheme, ["postgres", "postgresql"].contains(scheme)
@@ -17,14 +18,7 @@ extension PostgresClient.Configuration {
         }
         let host = components.host.flatMap { $0.isEmpty ? nil : $0 } ?? "127.0.0.1"
         let database = components.path.isEmpty ? user : String(components.path.dropFirst())
-        let sslMode = components.queryItems?.first { $0.name == "sslmode" }?.value ?? "disable"
-        let tls: PostgresClient.Configuration.TLS
-        switch sslMode {
-        case "disable": tls = .disable
-        case "prefer", "allow": tls = .prefer(.makeClientConfiguration())
-        case "require", "verify-ca", "verify-full": tls = .require(.makeClientConfiguration())
-        default: throw QueueError(.invalidDatabaseURL, "unsupported sslmode '\(sslMode)'")
-        }
+        let tls = try DatabaseTLSPolicy(host: host, queryItems: components.queryItems ?? []).tls()
         self.init(
             host: host,
             port: components.port ?? 5432,
