@@ -44,6 +44,13 @@ struct GatewayOptions: ParsableArguments {
     )
     var clientID: String?
 
+    @Flag(
+        name: .customLong("allow-gateway-overrides"),
+        help:
+            "Let --oauth-token-url and --tls-ca (or their variables) apply to --gateway production; logged at start ($TUKU_ALLOW_GATEWAY_OVERRIDES=1)."
+    )
+    var allowOverrides = false
+
     @Option(name: .customLong("gateway-timeout"), help: "Per-call timeout in seconds for every gateway kind, instead of each kind's own (jobs/<kind>/kind.json).")
     var timeoutSeconds: Double?
 
@@ -59,7 +66,11 @@ struct GatewayOptions: ParsableArguments {
     var isConfigured: Bool { self.value(self.environment, "TUKU_GATEWAY") != nil }
 
     func endpoint() throws -> GatewayEndpoint {
-        let profile = GatewayEndpoint.Profile(rawValue: self.value(self.profile, "TUKU_GATEWAY_PROFILE") ?? "cloud") ?? .cloud
+        let profileName = self.value(self.profile, "TUKU_GATEWAY_PROFILE") ?? "cloud"
+        guard let profile = GatewayEndpoint.Profile(rawValue: profileName) else {
+            // Never a silent fallback: a mistyped "desktop" would otherwise send mutual-TLS calls to the cloud endpoint.
+            throw ValidationError("unknown gateway profile '\(profileName)': use cloud or desktop")
+        }
         switch self.value(self.environment, "TUKU_GATEWAY") {
         case "production": return .production(profile)
         case "test": return .test(profile)
@@ -117,10 +128,36 @@ struct GatewayOptions: ParsableArguments {
             softwarePlatform: "Linux", softwareRelease: Tuku.version)
     }
 
+    /// The endpoint overrides given (option or variable), by the option's name.
+    private var overrides: [String] {
+        var given: [String] = []
+        if self.value(self.tokenURL, "TUKU_OAUTH_TOKEN_URL") != nil { given.append("--oauth-token-url") }
+        if self.value(self.caPath, "TUKU_TLS_CA") != nil { given.append("--tls-ca") }
+        return given
+    }
+
+    /// Refuses the sandbox's endpoint overrides on the production gateway unless they were allowed explicitly: a
+    /// leftover staging variable would otherwise send the client secret and a single-use refresh token to another
+    /// host. Allowed overrides are logged.
+    func checkOverrides(for endpoint: GatewayEndpoint, logger: Logger) throws {
+        let overrides = self.overrides
+        guard endpoint.environment != .sandbox, endpoint.environment != .test, !overrides.isEmpty else { return }
+        let allowed = self.allowOverrides || ProcessInfo.processInfo.environment["TUKU_ALLOW_GATEWAY_OVERRIDES"] == "1"
+        guard allowed else {
+            throw ValidationError(
+                "\(overrides.joined(separator: " and ")) (or its TUKU_ variable) would redirect the production gateway's credentials; unset it, or pass --allow-gateway-overrides if that is intended"
+            )
+        }
+        logger.warning(
+            "Endpoint overrides in force for the production gateway",
+            metadata: ["gateway.overrides": "\(overrides.joined(separator: ","))"])
+    }
+
     /// The transport and filing dependencies, when the gateway is configured.
     func filingDependencies(client: PostgresClient, logger: Logger) throws -> (GatewayTransport, IRDFilingHandler.Dependencies)? {
         guard self.isConfigured else { return nil }
         let endpoint = try self.endpoint()
+        try self.checkOverrides(for: endpoint, logger: logger)
         let transport = try GatewayTransport(configuration: try self.transportConfiguration(profile: endpoint.profile), logger: logger)
         guard let clientID = self.value(self.clientID, "TUKU_OAUTH_CLIENT_ID") else {
             throw ValidationError("no OAuth client id: --oauth-client-id or TUKU_OAUTH_CLIENT_ID")
