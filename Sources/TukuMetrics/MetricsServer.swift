@@ -28,10 +28,21 @@ public final class MetricsServer: Service, Sendable {
         /// The port to bind; 0 picks a free port, which the log line and ``MetricsServer/listeningAddress()`` report.
         public var port: Int
 
+        /// How many connections may be open at once; a connection beyond it is closed as soon as it is accepted, so
+        /// that scrapers (or anyone else who can reach the port) cannot take the worker's file descriptors, which it
+        /// needs for PostgreSQL and the gateway. Defaults to 16: a scraper needs one.
+        public var maximumConnections: Int
+        /// How long a connection may take to send a whole request, from when it opened or its last response was
+        /// written; a connection that is idle or sends slowly is closed after it. Defaults to 10 seconds (Prometheus
+        /// scrapes every 15 s or more and sends its request at once).
+        public var requestTimeout: Duration
+
         /// Creates a configuration.
-        public init(host: String = "127.0.0.1", port: Int) {
+        public init(host: String = "127.0.0.1", port: Int, maximumConnections: Int = 16, requestTimeout: Duration = .seconds(10)) {
             self.host = host
             self.port = port
+            self.maximumConnections = maximumConnections
+            self.requestTimeout = requestTimeout
         }
     }
 
@@ -139,6 +150,12 @@ public final class MetricsServer: Service, Sendable {
         guard (0...65535).contains(self.configuration.port) else {
             throw MetricsError(.invalidConfiguration, "the metrics port must be from 0 to 65535, not \(self.configuration.port)")
         }
+        guard self.configuration.maximumConnections > 0, self.configuration.requestTimeout > .zero else {
+            throw MetricsError(.invalidConfiguration, "the metrics server needs at least one connection and a positive request timeout")
+        }
+        let requestTimeout = TimeAmount.nanoseconds(
+            self.configuration.requestTimeout.components.seconds * 1_000_000_000
+                + self.configuration.requestTimeout.components.attoseconds / 1_000_000_000)
         do {
             return try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
                 .serverChannelOption(.backlog, value: 64)
@@ -146,6 +163,7 @@ public final class MetricsServer: Service, Sendable {
                 .bind(host: self.configuration.host, port: self.configuration.port) { channel in
                     channel.eventLoop.makeCompletedFuture {
                         try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
+                        try channel.pipeline.syncOperations.addHandler(RequestDeadlineHandler(timeout: requestTimeout))
                         return try HTTPConnection(wrappingChannelSynchronously: channel)
                     }
                 }
@@ -179,10 +197,11 @@ public final class MetricsServer: Service, Sendable {
     /// Whether shutdown has begun.
     var isShuttingDown: Bool { self.state.withLock { $0.shuttingDown } }
 
-    /// Registers a connection; `false` when shutdown has begun (the caller closes it).
+    /// Registers a connection; `false` when shutdown has begun or ``Configuration/maximumConnections`` are open
+    /// (the caller closes it).
     func register(_ channel: any Channel) -> Bool {
         self.state.withLock { state in
-            guard !state.shuttingDown else { return false }
+            guard !state.shuttingDown, state.connections.count < self.configuration.maximumConnections else { return false }
             state.connections[ObjectIdentifier(channel)] = Connection(channel: channel, busy: false)
             return true
         }
