@@ -104,7 +104,7 @@ LANGUAGE sql STABLE AS $$
       AND (t.due IS NULL OR t.due = job_transition.due)
 $$;
 
-GRANT SELECT ON tuku.job_transitions TO tuku_worker, tuku_operator, tuku_dashboard;
+GRANT SELECT ON tuku.job_transitions TO tuku_worker, tuku_operator;
 REVOKE EXECUTE ON FUNCTION tuku.job_transition(text, text, boolean, boolean, boolean) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION tuku.job_transition(text, text, boolean, boolean, boolean) TO tuku_worker, tuku_operator;
 
