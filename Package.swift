@@ -76,6 +76,7 @@ let package = Package(
         // IRD payday-filing payload models and validation: IRD numbers, money, dates, the five job kinds. No I/O.
         .target(
             name: "TukuIRD",
+            dependencies: ["TukuCore"],
             swiftSettings: strictSwift6
         ),
         // The tax gateway client: SOAP 1.2 envelopes, response parsing, outcome classification, TLS transport

@@ -14,13 +14,17 @@ public struct ClaimedJob: Sendable, Hashable {
     public var maxAttempts: Int
     /// The fencing token that the ack for this run must present.
     public var leaseToken: Int64
-    /// `last_error.code` from the previous run, if any (for example `outcome_unknown`, which a gateway
-    /// handler reconciles before sending again).
+    /// `last_error.code` from the previous run, if any. For reading only: whether an earlier request may have
+    /// reached the gateway is ``mayHaveReachedGateway``, not this.
     public var lastErrorCode: String?
+    /// Whether an earlier run's request may have reached the gateway without anyone learning what became of it
+    /// (`tuku.jobs.unsettled_since` is set). A gateway handler settles that (a status query) before it sends
+    /// anything again.
+    public var mayHaveReachedGateway: Bool
 
     public init(
         id: Int64, kind: String, tenant: String, payload: String, attempt: Int, maxAttempts: Int, leaseToken: Int64,
-        lastErrorCode: String? = nil
+        lastErrorCode: String? = nil, mayHaveReachedGateway: Bool = false
     ) {
         self.id = id
         self.kind = kind
@@ -30,5 +34,6 @@ public struct ClaimedJob: Sendable, Hashable {
         self.maxAttempts = maxAttempts
         self.leaseToken = leaseToken
         self.lastErrorCode = lastErrorCode
+        self.mayHaveReachedGateway = mayHaveReachedGateway
     }
 }

@@ -12,6 +12,8 @@ public struct JobAck: Sendable, Hashable {
     public var startedAt: Date
     /// The HTTP calls the run made, in order.
     public var exchanges: [ExchangeRecord]
+    /// What the run learned about whether a request may have reached the gateway unanswered.
+    public var settlement: GatewaySettlement
 
     /// The outcome as stored: a name, an optional error, and the delay before the next run.
     public struct Outcome: Sendable, Hashable {
@@ -51,11 +53,15 @@ public struct JobAck: Sendable, Hashable {
         }
     }
 
-    public init(jobID: Int64, leaseToken: Int64, outcome: Outcome, startedAt: Date, exchanges: [ExchangeRecord] = []) {
+    public init(
+        jobID: Int64, leaseToken: Int64, outcome: Outcome, startedAt: Date, exchanges: [ExchangeRecord] = [],
+        settlement: GatewaySettlement = .unchanged
+    ) {
         self.jobID = jobID
         self.leaseToken = leaseToken
         self.outcome = outcome
         self.startedAt = startedAt
         self.exchanges = exchanges
+        self.settlement = settlement
     }
 }

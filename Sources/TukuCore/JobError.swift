@@ -43,12 +43,32 @@ extension JobError {
 
     /// No handler is registered for the job's kind.
     public static func unknownKind(_ kind: String) -> JobError {
-        JobError(code: "unknown_kind", message: "no handler is registered for kind '\(kind)'")
+        JobError(code: "unknown_kind", message: "no handler is registered for kind '\(Self.printable(kind))'")
     }
 
     /// The payload could not be decoded into what the kind's handler expects.
     public static func undecodablePayload(kind: String, _ problems: [Problem]) -> JobError {
-        JobError(code: "payload_undecodable", message: "the payload is not a valid '\(kind)' payload", problems: problems)
+        JobError(
+            code: "payload_undecodable", message: "the payload is not a valid '\(Self.printable(kind))' payload", problems: problems)
+    }
+
+    /// `text` safe to put in one log line or message: control characters escaped, at most `limit` characters (the
+    /// rest replaced by `…`). Kinds are checked at insert (`jobs_kind_is_a_name`); this keeps a row that predates
+    /// the check, or any other caller's text, from splitting or flooding a log.
+    public static func printable(_ text: String, limit: Int = 100) -> String {
+        var result = ""
+        for (count, scalar) in text.unicodeScalars.enumerated() {
+            if count == limit {
+                result += "…"
+                break
+            }
+            if scalar.properties.generalCategory == .control || scalar.properties.generalCategory == .format {
+                result += scalar.escaped(asASCII: true)
+            } else {
+                result.unicodeScalars.append(scalar)
+            }
+        }
+        return result
     }
 
     /// The handler threw an error it did not classify.

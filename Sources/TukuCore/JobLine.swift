@@ -75,7 +75,7 @@ public struct JobLine: Sendable, Hashable {
             self.priority = try container.decodeIfPresent(Int.self, forKey: .priority)
             self.runAt = try container.decodeIfPresent(String.self, forKey: .runAt)
             self.maxAttempts = try container.decodeIfPresent(Int.self, forKey: .maxAttempts)
-            guard !self.kind.isEmpty, !self.tenant.isEmpty, self.idempotencyKey?.isEmpty != true,
+            guard JobLine.isKindName(self.kind), !self.tenant.isEmpty, self.idempotencyKey?.isEmpty != true,
                 (0...1000).contains(self.priority ?? 0), (1...1000).contains(self.maxAttempts ?? 1)
             else { throw Refused() }
         }
@@ -89,6 +89,9 @@ public struct JobLine: Sendable, Hashable {
         } catch {
             if (try? JSONDecoder().decode(JSONValue.self, from: Data(line.utf8))) != nil {
                 throw JobError(code: "line_not_object", message: "the line must be a JSON object")
+            }
+            if let tooDeep = JSONNesting.tooDeep(JSONNesting.depth(of: line.utf8), what: "the line") {
+                throw JobError(code: "line_too_deep", message: tooDeep)
             }
             throw JobError(code: "line_not_json", message: "the line is not valid JSON")
         }
@@ -113,6 +116,9 @@ public struct JobLine: Sendable, Hashable {
             }
         }
         let kind = requiredString("kind")
+        if !kind.isEmpty, !JobLine.isKindName(kind) {
+            problems.append(.init(path: "kind", reason: JobLine.kindNameRule))
+        }
         let tenant = requiredString("tenant")
         switch fields["payload"] {
         case .object: break
@@ -148,6 +154,20 @@ public struct JobLine: Sendable, Hashable {
             kind: kind, tenant: tenant, idempotencyKey: idempotencyKey, priority: priority,
             runAt: runAt, maxAttempts: maxAttempts, json: line
         )
+    }
+
+    /// What a kind may look like, as `tuku.jobs`' CHECK `jobs_kind_is_a_name` says: it is logged with every run.
+    public static let kindNameRule =
+        "must be a name of 1 to 100 letters, digits, '.', '_', ':' or '-', starting with a letter or digit"
+
+    /// Whether `kind` satisfies ``kindNameRule`` (the same test as the CHECK `jobs_kind_is_a_name`).
+    public static func isKindName(_ kind: String) -> Bool {
+        let scalars = Array(kind.unicodeScalars)
+        guard let first = scalars.first, scalars.count <= 100 else { return false }
+        func isAlphanumeric(_ scalar: Unicode.Scalar) -> Bool {
+            ("a"..."z").contains(scalar) || ("A"..."Z").contains(scalar) || ("0"..."9").contains(scalar)
+        }
+        return isAlphanumeric(first) && scalars.allSatisfy { isAlphanumeric($0) || ".-_:".unicodeScalars.contains($0) }
     }
 
     static func parseTimestamp(_ text: String) -> Date? {

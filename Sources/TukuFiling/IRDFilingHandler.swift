@@ -86,7 +86,7 @@ public struct IRDFilingHandler: Sendable {
         // An earlier attempt may have reached IRD without us hearing back (an ambiguous answer, or a worker that
         // died mid-call and lost its lease): settle that first.
         var alreadyDone: AlreadyDone?
-        if Self.mayHaveReachedGateway(lastErrorCode: job.lastErrorCode) {
+        if job.mayHaveReachedGateway {
             switch payload {
             case .eiFile(let file):
                 switch await self.reconcile(file, job: job, context: context) {
@@ -216,6 +216,11 @@ public struct IRDFilingHandler: Sendable {
             record.outcome = "already_done"
         }
         context.record(record)
+        // Whether a request that changes something may now have reached IRD unanswered, or is settled. A status
+        // query changes nothing: what it learns is reported by `reconcile`.
+        if envelope.operation != .retrieveReturnStatus {
+            context.report(Self.settlement(of: classified))
+        }
         let parsedResponse: GatewayResponse? = if case .response(_, _, .success(let response)) = exchange { response } else { nil }
         if case .reauthorize = classified, allowReauthorisation {
             context.logger.notice("The gateway refused the access token; refreshing it once and calling again")
@@ -302,6 +307,8 @@ public struct IRDFilingHandler: Sendable {
             }
             return .undecided(outcome)
         }
+        // IRD answered the status query: whatever the earlier request did is known now.
+        context.report(.settled)
         // For an amendment, the return being amended is already there by definition: only another one counts.
         let amended = file.amendment?.submissionKey
         if let found = answer.returnStatuses.first(where: { $0.submissionKey != nil && $0.submissionKey != amended }) {
@@ -329,9 +336,15 @@ public struct IRDFilingHandler: Sendable {
 
     // MARK: Helpers
 
-    /// Whether the previous run may have sent the request without learning what became of it.
-    static func mayHaveReachedGateway(lastErrorCode: String?) -> Bool {
-        lastErrorCode == Self.outcomeUnknownCode || lastErrorCode == "lease_expired"
+    /// What an answer to a request that changes something says about whether it may have reached IRD unanswered:
+    /// an ambiguous answer leaves it unsettled; an acceptance or a definite rejection of the request itself
+    /// settles it; a throttle, a retry or a refused token says nothing about earlier requests.
+    static func settlement(of outcome: GatewayOutcome) -> GatewaySettlement {
+        switch outcome {
+        case .outcomeUnknown: .unsettled
+        case .succeeded, .rejected: .settled
+        case .reauthorize, .retry, .retryAfterUnauthorisedFault, .throttled: .unchanged
+        }
     }
 
     /// When a call's request reached the gateway, as reported for pacing. On a connection already open, that is

@@ -94,18 +94,19 @@ public struct JobQueue: Sendable {
                 started_at = now()
             FROM ready
             WHERE j.id = ready.id
-            RETURNING j.id, j.kind, j.tenant, j.payload::text, j.attempt, j.max_attempts, j.lease_token, j.last_error->>'code'
+            RETURNING j.id, j.kind, j.tenant, j.payload::text, j.attempt, j.max_attempts, j.lease_token, j.last_error->>'code',
+                      j.unsettled_since IS NOT NULL
             """, logger: self.logger)
         var jobs: [ClaimedJob] = []
         jobs.reserveCapacity(limit)
-        for try await (id, kind, tenant, payload, attempt, maxAttempts, token, lastErrorCode) in rows.decode(
-            (Int64, String, String, String, Int32, Int32, Int64, String?).self
+        for try await (id, kind, tenant, payload, attempt, maxAttempts, token, lastErrorCode, unsettled) in rows.decode(
+            (Int64, String, String, String, Int32, Int32, Int64, String?, Bool).self
         ) {
             jobs.append(
                 ClaimedJob(
                     id: id, kind: kind, tenant: tenant, payload: payload,
                     attempt: Int(attempt), maxAttempts: Int(maxAttempts), leaseToken: token,
-                    lastErrorCode: lastErrorCode))
+                    lastErrorCode: lastErrorCode, mayHaveReachedGateway: unsettled))
         }
         return jobs
     }
@@ -128,6 +129,10 @@ public struct JobQueue: Sendable {
 
     /// Applies a batch of acks in one statement and appends one `tuku.attempts` row for each accepted ack.
     ///
+    /// The job's next state, whether the run counted an attempt, and what becomes of `unsettled_since` come from
+    /// `tuku.job_transitions` (docs/job-states.md), matched on the outcome, a cancel request, whether this was
+    /// the last attempt, and whether the next run is due now.
+    ///
     /// An ack is accepted only while the job is still `running` under the same lease token. Returns the ids
     /// of the jobs whose ack was accepted; the others had been taken over (for example, rescued after the
     /// lease expired) and are left as they are.
@@ -137,7 +142,7 @@ public struct JobQueue: Sendable {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         var ids: [Int64] = [], tokens: [Int64] = [], outcomes: [String] = [], errors: [String] = []
-        var delays: [Double] = [], startedAt: [Date] = []
+        var delays: [Double] = [], startedAt: [Date] = [], settlements: [String] = []
         var exchanges = ExchangeColumns()
         for ack in acks {
             ids.append(ack.jobID)
@@ -146,6 +151,7 @@ public struct JobQueue: Sendable {
             errors.append(try ack.outcome.error.map { String(decoding: try encoder.encode($0), as: UTF8.self) } ?? "")
             delays.append(ack.outcome.delay.map(\.inSeconds) ?? -1)
             startedAt.append(ack.startedAt)
+            settlements.append(ack.settlement.rawValue)
             for exchange in ack.exchanges {
                 try exchanges.append(exchange, jobID: ack.jobID, encoder: encoder)
             }
@@ -155,45 +161,40 @@ public struct JobQueue: Sendable {
             WITH input AS (
                 SELECT * FROM unnest(
                     \(ids)::int8[], \(tokens)::int8[], \(outcomes)::text[], \(errors)::text[],
-                    \(delays)::float8[], \(startedAt)::timestamptz[]
-                ) AS i(id, lease_token, outcome, error, delay, started_at)
+                    \(delays)::float8[], \(startedAt)::timestamptz[], \(settlements)::text[]
+                ) AS i(id, lease_token, outcome, error, delay, started_at, settlement)
             ), resolved AS (
-                SELECT i.id, i.lease_token, i.outcome, i.started_at,
+                SELECT i.id, i.lease_token, i.outcome, i.started_at, i.settlement,
                        NULLIF(i.error, '')::jsonb AS error,
                        CASE WHEN i.delay >= 0 THEN now() + make_interval(secs => i.delay) END AS retry_at
                 FROM input i
             ), acked AS (
                 UPDATE tuku.jobs j
-                SET state = CASE
-                        WHEN r.outcome = 'succeeded' THEN 'succeeded'
-                        WHEN r.outcome = 'rejected' THEN 'rejected'
-                        WHEN r.outcome = 'dead' THEN 'dead'
-                        WHEN j.cancel_requested_at IS NOT NULL THEN 'cancelled'
-                        WHEN r.outcome = 'retry' AND j.attempt >= j.max_attempts THEN 'dead'
-                        WHEN r.outcome = 'retry' THEN 'retryable'
-                        WHEN coalesce(r.retry_at, now()) > now() THEN 'scheduled'
-                        ELSE 'available'
-                    END,
-                    -- Throttled runs and released leases cost no attempt.
-                    attempt = CASE WHEN r.outcome IN ('throttled', 'released') THEN j.attempt - 1 ELSE j.attempt END,
+                SET state = t.to_state,
+                    -- Throttled runs and released leases give their attempt back.
+                    attempt = j.attempt + t.attempt_change,
                     run_at = coalesce(r.retry_at, CASE WHEN r.outcome = 'released' THEN now() ELSE j.run_at END),
                     last_error = coalesce(r.error, j.last_error),
-                    finished_at = CASE
-                        WHEN r.outcome IN ('succeeded', 'rejected', 'dead')
-                          OR j.cancel_requested_at IS NOT NULL
-                          OR (r.outcome = 'retry' AND j.attempt >= j.max_attempts) THEN now()
+                    unsettled_since = CASE
+                        WHEN t.gateway = 'set' OR (t.gateway = 'reported' AND r.settlement = 'unsettled')
+                            THEN coalesce(j.unsettled_since, j.started_at, now())
+                        WHEN t.gateway = 'reported' AND r.settlement = 'settled' THEN NULL
+                        ELSE j.unsettled_since
                     END,
+                    finished_at = CASE WHEN t.to_state IN ('succeeded', 'rejected', 'dead', 'cancelled') THEN now() END,
                     lease_owner = NULL,
                     lease_expires_at = NULL,
                     lease_token = NULL
-                FROM resolved r
+                FROM resolved r JOIN tuku.job_transitions t ON t.event = r.outcome
                 WHERE j.id = r.id AND j.lease_token = r.lease_token AND j.state = 'running'
-                RETURNING j.id, j.state, j.attempt
+                  AND t.from_state = j.state
+                  AND (t.cancel_requested IS NULL OR t.cancel_requested = (j.cancel_requested_at IS NOT NULL))
+                  AND (t.last_attempt IS NULL OR t.last_attempt = (j.attempt >= j.max_attempts))
+                  AND (t.due IS NULL OR t.due = (coalesce(r.retry_at, now()) <= now()))
+                RETURNING j.id, j.state, j.attempt - t.attempt_change AS ran_as
             ), recorded AS (
                 INSERT INTO tuku.attempts (job_id, attempt, worker_id, started_at, outcome, resulting_state, error, retry_at)
-                SELECT a.id,
-                       CASE WHEN r.outcome IN ('throttled', 'released') THEN a.attempt + 1 ELSE a.attempt END,
-                       \(workerID), r.started_at, r.outcome, a.state, r.error,
+                SELECT a.id, a.ran_as, \(workerID), r.started_at, r.outcome, a.state, r.error,
                        CASE WHEN a.state IN ('retryable', 'scheduled', 'available') THEN r.retry_at END
                 FROM acked a JOIN resolved r ON r.id = a.id
                 RETURNING id, job_id, attempt
@@ -235,7 +236,9 @@ public struct JobQueue: Sendable {
         return accepted
     }
 
-    /// Returns jobs whose lease expired (their worker died or stalled) to the queue, recording why, and
+    /// Returns jobs whose lease expired (their worker died or stalled) to the queue as `tuku.job_transitions`
+    /// says for `lease_expired` (retryable, dead on the last attempt, cancelled when a cancel was requested;
+    /// `unsettled_since` set, since the worker may have died mid-call), recording why, and
     /// marks workers that stopped heartbeating as `lost`. Only one rescuer runs at a time across the fleet
     /// (a transaction-scoped advisory lock); the others skip. Returns the ids of the jobs rescued.
     public func rescueExpiredLeases(workerLostAfter: Duration) async throws -> [Int64] {
@@ -253,21 +256,28 @@ public struct JobQueue: Sendable {
                 FOR UPDATE SKIP LOCKED
             ), rescued AS (
                 UPDATE tuku.jobs j
-                SET state = CASE WHEN j.attempt >= j.max_attempts THEN 'dead' ELSE 'retryable' END,
-                    finished_at = CASE WHEN j.attempt >= j.max_attempts THEN now() END,
+                SET state = t.to_state,
+                    attempt = j.attempt + t.attempt_change,
+                    finished_at = CASE WHEN t.to_state IN ('succeeded', 'rejected', 'dead', 'cancelled') THEN now() END,
                     run_at = now(),
+                    unsettled_since = CASE
+                        WHEN t.gateway = 'set' THEN coalesce(j.unsettled_since, j.started_at, now()) ELSE j.unsettled_since
+                    END,
                     last_error = jsonb_build_object(
                         'code', 'lease_expired',
                         'message', format('worker %s stopped renewing its lease, which expired at %s; the job was put back',
                                           e.lease_owner, e.lease_expires_at)),
                     lease_owner = NULL, lease_expires_at = NULL, lease_token = NULL
-                FROM expired e
-                WHERE j.id = e.id
-                RETURNING j.id, j.attempt, j.state, j.last_error
+                FROM expired e, tuku.job_transitions t
+                WHERE j.id = e.id AND t.event = 'lease_expired' AND t.from_state = j.state
+                  AND (t.cancel_requested IS NULL OR t.cancel_requested = (j.cancel_requested_at IS NOT NULL))
+                  AND (t.last_attempt IS NULL OR t.last_attempt = (j.attempt >= j.max_attempts))
+                  AND (t.due IS NULL OR t.due)
+                RETURNING j.id, j.attempt - t.attempt_change AS attempt, j.state, j.last_error
             ), recorded AS (
                 INSERT INTO tuku.attempts (job_id, attempt, worker_id, started_at, outcome, resulting_state, error, retry_at)
                 SELECT r.id, r.attempt, e.lease_owner, coalesce(e.started_at, now()), 'lease_expired', r.state, r.last_error,
-                       CASE WHEN r.state = 'retryable' THEN now() END
+                       CASE WHEN r.state IN ('retryable', 'scheduled', 'available') THEN now() END
                 FROM rescued r JOIN expired e ON e.id = r.id
             ), swept AS (
                 -- Pacing reservations of calls whose job is no longer running (their worker died mid-call).

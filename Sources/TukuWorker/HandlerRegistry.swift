@@ -24,6 +24,9 @@ public struct HandlerRegistry: Sendable {
             do {
                 payload = try JSONDecoder().decode(Handler.Payload.self, from: Data(job.payload.utf8))
             } catch {
+                if let tooDeep = JSONNesting.tooDeep(JSONNesting.depth(of: job.payload.utf8), what: "the payload") {
+                    return .rejected(.undecodablePayload(kind: job.kind, [.init(path: "payload", reason: tooDeep)]))
+                }
                 return .rejected(.undecodablePayload(kind: job.kind, Self.problems(in: error)))
             }
             do {

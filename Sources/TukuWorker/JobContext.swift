@@ -28,7 +28,21 @@ public struct JobContext: Sendable {
         self.recorder.exchanges.withLock { $0 }
     }
 
+    /// Reports what the run learned about whether a request may have reached the gateway unanswered; the last
+    /// report other than ``GatewaySettlement/unchanged`` is stored with the ack (`tuku.jobs.unsettled_since`).
+    /// Reported as it happens, so that a run cut short (a released lease) still hands it on.
+    public func report(_ settlement: GatewaySettlement) {
+        guard settlement != .unchanged else { return }
+        self.recorder.settlement.withLock { $0 = settlement }
+    }
+
+    /// The run's settlement so far: ``GatewaySettlement/unchanged`` until the handler reports one.
+    public var settlement: GatewaySettlement {
+        self.recorder.settlement.withLock { $0 }
+    }
+
     private final class Recorder: Sendable {
         let exchanges = Mutex<[ExchangeRecord]>([])
+        let settlement = Mutex<GatewaySettlement>(.unchanged)
     }
 }

@@ -176,7 +176,8 @@ final class WorkerRun: Sendable {
         }
         self.metrics.finished(job, outcome: resolved)
         let ack = JobAck(
-            jobID: job.id, leaseToken: job.leaseToken, outcome: resolved, startedAt: startedAt, exchanges: context.exchanges)
+            jobID: job.id, leaseToken: job.leaseToken, outcome: resolved, startedAt: startedAt, exchanges: context.exchanges,
+            settlement: context.settlement)
         self.state.withLock {
             $0.pendingAcks.append(ack)
             $0.running -= 1

@@ -42,3 +42,18 @@ struct HandlerRegistryTests {
         #expect(outcome == .succeeded)
     }
 }
+
+extension HandlerRegistryTests {
+    @Test("a payload PostgreSQL stored but nested past the decoder's 512 levels is rejected saying so, not as invalid JSON")
+    func tooDeep() async throws {
+        let payload = #"{"delay_ms":"# + String(repeating: "[", count: 600) + String(repeating: "]", count: 600) + "}"
+        let (outcome, _) = await self.registry.run(
+            self.job(kind: "noop", payload: payload), context: JobContext(logger: Logger(label: "t")))
+        guard case .rejected(let error) = outcome else {
+            Issue.record("expected rejected, got \(outcome)")
+            return
+        }
+        #expect(error.problems?.first?.reason.contains("601 levels deep") == true)
+        #expect(error.problems?.first?.reason.contains("at most 512 levels") == true)
+    }
+}

@@ -248,14 +248,15 @@ struct FilingHandlerTests {
     func reconcilesAfterLostLease() async throws {
         try await self.withFiling(script: Script()) { client, gateway in
             let payload = try Self.example("ird.ei.file", "three-employees")
-            // As the rescuer leaves a job whose worker vanished: retryable, one attempt spent, lease_expired.
+            // As the rescuer leaves a job whose worker vanished: retryable, one attempt spent, lease_expired, and
+            // "may have reached the gateway" set (unsettled_since).
             try await client.execute(
                 """
                 INSERT INTO tuku.jobs (kind, tenant, payload, run_at) VALUES ('ird.ei.file', 'acme', \(payload)::jsonb, now() + interval '1 hour')
                 """)
             try await client.execute(
                 """
-                UPDATE tuku.jobs SET state = 'retryable', attempt = 1, run_at = now(),
+                UPDATE tuku.jobs SET state = 'retryable', attempt = 1, run_at = now(), unsettled_since = now() - interval '1 minute',
                     last_error = '{"code": "lease_expired", "message": "worker 9 stopped renewing its lease"}'
                 """)
             try await client.waitUntil("SELECT state = 'succeeded' FROM tuku.jobs", timeout: .seconds(30))

@@ -41,12 +41,30 @@ struct IRDNumberTests {
         #expect(throws: PayloadError.self) { try IRDNumber("999999999") }
     }
 
-    @Test("dashes and spaces are ignored and the wire form is 9 zero-padded digits")
+    @Test("IRD's grouped forms (one dash or one space between groups of 2 or 3, 3 and 3 digits) parse; the wire form is 9 zero-padded digits")
     func separatorsAndWireForm() throws {
         #expect(try IRDNumber("49-091-850").wireForm == "049091850")
+        #expect(try IRDNumber("049-091-850").wireForm == "049091850")
         #expect(try IRDNumber("049 091 850").wireForm == "049091850")
+        #expect(try IRDNumber("49 091 850").wireForm == "049091850")
         #expect(try IRDNumber("136-410-132").wireForm == "136410132")
         #expect(try IRDNumber("49091850").description == "049-091-850")
+    }
+
+    @Test(
+        "separators anywhere else are refused, so that two different strings never name one employer",
+        arguments: [
+            "-49091850", "49--091--850", "49091850-", "4-9091850", "49-091850", "490-91-850", "49-091 850", " 49091850",
+            "49091850 ", "0-4-9-0-9-1-8-5-0", "049  091  850", "0049-091-850", "-049-091-850",
+        ])
+    func strayedSeparators(text: String) {
+        do {
+            let number = try IRDNumber(text)
+            Issue.record("accepted \(text) as \(number.wireForm)")
+        } catch {
+            #expect(error.code == .invalidIRDNumber)
+            #expect(error.reason.contains("049-091-850"))
+        }
     }
 
     @Test(

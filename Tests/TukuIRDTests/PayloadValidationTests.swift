@@ -70,12 +70,13 @@ struct PayloadValidationTests {
             "lines[0].employeePayFrequency", "lines[0].grossEarnings", "lines[0].kiwisaverDeductions",
             "lines[1].referenceId", "lines[1].employeeName", "lines[1].payPeriodStartDate",
             "lines[1].payPeriodEndDate",
-            "lines[2].referenceId", "lines[2].taxCode", "lines[2].hoursPaid",
+            "lines[2].referenceId", "lines[2].irdNumber", "lines[2].taxCode", "lines[2].hoursPaid",
         ]
         #expect(paths == expected, "unexpected: \(paths.subtracting(expected)), missing: \(expected.subtracting(paths))")
         #expect(problems.contains { $0.path == "lines[1].referenceId" && $0.reason.contains("lines[0]") })
         #expect(problems.contains { $0.path == "payDayDate" && $0.reason.contains("161") })
         #expect(problems.contains { $0.path == "lines[0].irdNumber" && $0.reason.contains("modulus-11") })
+        #expect(problems.contains { $0.path == "lines[2].irdNumber" && $0.reason == "must be a JSON string" })
         #expect(!paths.contains("lines[0].priorPeriodGrossAdjustment"), "negative adjustments are allowed")
     }
 
@@ -207,6 +208,30 @@ struct PayloadValidationTests {
         for payload in generator.mixedPayloads() {
             #expect(payload.validate().isEmpty, "generator produced an invalid \(payload.kind)")
             #expect(try IRDJobPayload.decode(payload.kind, from: try payload.encoded()) == payload)
+        }
+    }
+}
+
+@Suite("Payload validation: what the docs promise about JSON types and depth")
+struct PayloadShapeTests {
+    @Test("an employer IRD number given as a JSON number is refused: IRD numbers are strings")
+    func irdNumberAsJSONNumber() throws {
+        let json = #"{"employerIrdNumber":49091850,"payDayDate":"2024-05-15","isNilReturn":true}"#
+        #expect(throws: PayloadError.self) { try IRDJobPayload.decodeValidated(kind: "ird.ei.file", from: Data(json.utf8)) }
+        let problems = try IRDJobPayload.decode(.eiFile, from: Data(json.utf8)).validate()
+        #expect(problems.contains { $0.path == "employerIrdNumber" && $0.reason == "must be a JSON string" })
+    }
+
+    @Test("a payload nested deeper than Foundation's 512 levels is reported with its depth and the limit, not as invalid JSON")
+    func tooDeep() {
+        let deep = #"{"employerIrdNumber":"49091850","x":"# + String(repeating: "[", count: 600) + String(repeating: "]", count: 600) + "}"
+        do {
+            _ = try IRDJobPayload.decodeValidated(kind: "ird.ei.file", from: Data(deep.utf8))
+            Issue.record("a 601-level payload decoded")
+        } catch {
+            #expect(error.code == .invalidJSON)
+            #expect(error.reason.contains("601 levels deep"))
+            #expect(error.reason.contains("at most 512 levels"))
         }
     }
 }

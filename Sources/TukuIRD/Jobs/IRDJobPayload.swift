@@ -1,4 +1,5 @@
 import Foundation
+import TukuCore
 
 /// A decoded payload of one of the ``IRDJobKind``s.
 public enum IRDJobPayload: Sendable, Hashable {
@@ -61,6 +62,9 @@ public enum IRDJobPayload: Sendable, Hashable {
             case .edTerminate: return .edTerminate(try decoder.decode(EDTerminatePayload.self, from: json))
             }
         } catch let error as DecodingError {
+            if let tooDeep = JSONNesting.tooDeep(JSONNesting.depth(of: json), what: "the payload") {
+                throw PayloadError(code: .invalidJSON, reason: tooDeep)
+            }
             throw PayloadError(
                 code: .invalidJSON, reason: "payload is not valid JSON of the expected shape",
                 problems: [Self.problem(from: error)])

@@ -1,6 +1,10 @@
 /// An IRD number that passed Inland Revenue's range and modulus-11 check, or the all-zeros "unknown" number.
 ///
-/// Parsing accepts 8 or 9 digits with optional dashes or spaces (`49-091-850`, `049 091 850`, `49091850`).
+/// Parsing accepts 8 or 9 digits written either without separators (`49091850`, `049091850`) or grouped the way
+/// IRD prints them, in three groups of 2 or 3, then 3 and 3 digits joined by one dash or one space each, the same
+/// separator both times (`49-091-850`, `049-091-850`, `049 091 850`). Anything else is refused, however many
+/// digits it holds: `-49091850` or `49--091--850` is not a way IRD writes a number, and reading it as 049091850
+/// would let two different strings name one employer.
 /// The check follows IRD's published algorithm ("IR Number Validation Modulus 11 Digit Check"):
 /// 1. the number must lie in 10,000,000 … 150,000,000;
 /// 2. drop the check digit and left-pad the base to 8 digits;
@@ -30,20 +34,7 @@ public struct IRDNumber: Hashable, Sendable, Comparable, CustomStringConvertible
 
     /// Parses and checks `text`. Throws ``PayloadError`` with code `.invalidIRDNumber` and a reason in words.
     public init(_ text: String) throws(PayloadError) {
-        var digits: [UInt8] = []
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "0"..."9":
-                digits.append(UInt8(scalar.value - 48))
-            case "-", " ":
-                continue
-            default:
-                throw PayloadError(code: .invalidIRDNumber, reason: "must contain only digits, dashes and spaces")
-            }
-        }
-        guard digits.count == 8 || digits.count == 9 else {
-            throw PayloadError(code: .invalidIRDNumber, reason: "must have 8 or 9 digits, found \(digits.count)")
-        }
+        let digits = try Self.digits(of: text)
         let value = digits.reduce(0) { $0 * 10 + Int($1) }
         if value == 0 {
             self = .unknown
@@ -56,6 +47,37 @@ public struct IRDNumber: Hashable, Sendable, Comparable, CustomStringConvertible
             throw PayloadError(code: .invalidIRDNumber, reason: "fails IRD's modulus-11 check digit")
         }
         self.value = value
+    }
+
+    /// The digits of `text` when it is written in one of the accepted forms (see the type's documentation).
+    private static func digits(of text: String) throws(PayloadError) -> [UInt8] {
+        let scalars = Array(text.unicodeScalars)
+        func digit(_ scalar: Unicode.Scalar) -> UInt8? {
+            ("0"..."9").contains(scalar) ? UInt8(scalar.value - 48) : nil
+        }
+        let allowed = scalars.allSatisfy { digit($0) != nil || $0 == "-" || $0 == " " }
+        guard allowed else {
+            throw PayloadError(code: .invalidIRDNumber, reason: "must contain only digits, dashes and spaces")
+        }
+        let separators = scalars.filter { $0 == "-" || $0 == " " }
+        if separators.isEmpty {
+            guard scalars.count == 8 || scalars.count == 9 else {
+                throw PayloadError(code: .invalidIRDNumber, reason: "must have 8 or 9 digits, found \(scalars.count)")
+            }
+            return scalars.compactMap(digit)
+        }
+        // Grouped: 2 or 3 digits, separator, 3 digits, the same separator, 3 digits.
+        let groups = scalars.split(separator: separators[0], omittingEmptySubsequences: false)
+        guard separators.count == 2, separators[1] == separators[0], groups.count == 3,
+              groups[0].count == 2 || groups[0].count == 3, groups[1].count == 3, groups[2].count == 3,
+              groups.allSatisfy({ $0.allSatisfy { digit($0) != nil } })
+        else {
+            throw PayloadError(
+                code: .invalidIRDNumber,
+                reason: "must be 8 or 9 digits written without separators (049091850) or in IRD's groups of 3 "
+                    + "joined by one dash or space (049-091-850, 49-091-850, 049 091 850)")
+        }
+        return scalars.compactMap(digit)
     }
 
     /// Whether `value` passes IRD's modulus-11 check (steps 2–5; the range is not checked here).
@@ -105,6 +127,6 @@ extension IRDNumber: FieldValue {
     public init(fieldText: String) throws(PayloadError) { try self.init(fieldText) }
     /// The wire form.
     public var fieldText: String { wireForm }
-    /// JSON numbers are accepted (e.g. `49091850`).
-    public static var acceptsJSONNumbers: Bool { true }
+    /// JSON numbers are refused: an IRD number is a string (`"049091850"`), and a number loses leading zeros.
+    public static var acceptsJSONNumbers: Bool { false }
 }
