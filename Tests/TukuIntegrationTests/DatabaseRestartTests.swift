@@ -17,44 +17,44 @@ private struct PrivateCluster: Sendable {
 
     static func with<Result: Sendable>(_ body: @Sendable (PrivateCluster) async throws -> Result) async throws -> Result {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("tuku-restart-\(UInt32.random(in: 0...UInt32.max))")
-        let url = try Self.shell(
+        let url = try await Self.shell(
             "source scripts/lib/postgres.sh && TUKU_PG_DURABLE=1 tuku_pg_start \"$1\" >&2 && echo \"$TUKU_DATABASE_URL\"",
             directory.path
         ).trimmingCharacters(in: .whitespacesAndNewlines)
         let cluster = PrivateCluster(directory: directory, url: url)
-        defer {
-            _ = try? Self.shell("source scripts/lib/postgres.sh && tuku_pg_stop \"$1\"", directory.path)
-            try? FileManager.default.removeItem(at: directory)
+        do {
+            let result = try await body(cluster)
+            try await cluster.stop()
+            return result
+        } catch {
+            try? await cluster.stop()
+            throw error
         }
-        return try await body(cluster)
     }
 
     /// `pg_ctl restart -m MODE`, keeping the cluster's options and port.
-    func restart(mode: String) throws {
-        _ = try Self.shell("source scripts/lib/postgres.sh && tuku_pg_restart \"$1\" \"$2\"", self.directory.path, mode)
+    func restart(mode: String) async throws {
+        _ = try await Self.shell("source scripts/lib/postgres.sh && tuku_pg_restart \"$1\" \"$2\"", self.directory.path, mode)
     }
 
+    func stop() async throws {
+        try await Self.shell("source scripts/lib/postgres.sh && tuku_pg_stop \"$1\"", self.directory.path)
+        try? FileManager.default.removeItem(at: self.directory)
+    }
+
+    /// Runs `script` with bash (arguments as `$1`, `$2`) and returns its standard output. Uses `system()`, which
+    /// waits with `waitpid`: Foundation's Process left this bash a zombie here, still "running" to it.
     @discardableResult
-    static func shell(_ script: String, _ arguments: String...) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/bash")
-        process.arguments = ["-c", "set -euo pipefail; " + script, "tuku-test"] + arguments
-        process.currentDirectoryURL = Self.repositoryRoot
+    static func shell(_ script: String, _ arguments: String...) async throws -> String {
         let output = FileManager.default.temporaryDirectory.appendingPathComponent("tuku-shell-\(UUID().uuidString)")
-        _ = FileManager.default.createFile(atPath: output.path, contents: nil)
         defer { try? FileManager.default.removeItem(at: output) }
-        let handle = try FileHandle(forWritingTo: output)
-        process.standardOutput = handle
-        let errors = Pipe()
-        process.standardError = FileHandle.nullDevice
-        _ = errors
-        try process.run()
-        process.waitUntilExit()
-        try handle.close()
+        func quoted(_ text: String) -> String { "'" + text.replacingOccurrences(of: "'", with: "'\\''") + "'" }
+        let command =
+            "cd \(quoted(Self.repositoryRoot.path)) && bash -c \(quoted("set -euo pipefail; " + script)) tuku-test "
+            + arguments.map(quoted).joined(separator: " ") + " > \(quoted(output.path)) 2>/dev/null"
+        let status = system(command)
         let text = (try? String(contentsOf: output, encoding: .utf8)) ?? ""
-        guard process.terminationStatus == 0 else {
-            throw TestSupportError("`\(script)` failed with status \(process.terminationStatus): \(text)")
-        }
+        guard status == 0 else { throw TestSupportError("`\(script)` failed with status \(status): \(text)") }
         return text
     }
 }
@@ -93,7 +93,7 @@ struct DatabaseRestartTests {
                 try await eventually(client, "SELECT count(*) >= 20 FROM tuku.jobs WHERE state = 'succeeded'", timeout: .seconds(60), worker)
                 try await eventually(client, "SELECT count(*) >= 10 FROM tuku.jobs WHERE state = 'running'", timeout: .seconds(30), worker)
 
-                try cluster.restart(mode: mode)
+                try await cluster.restart(mode: mode)
 
                 // Every job ends succeeded: none left running under a lease renewed for a call that never returned.
                 try await eventually(

@@ -63,7 +63,7 @@ struct OverrunTests {
                 #expect(try await client.scalar("SELECT last_error->>'code' FROM tuku.jobs WHERE kind = 'stuck'", as: String.self) == "outcome_unknown")
                 #expect(
                     try await client.scalar(
-                        "SELECT string_agg(outcome || '@' || attempt, ',') FROM tuku.attempts a JOIN tuku.jobs j ON j.id = a.job_id WHERE j.kind = 'stuck'",
+                        "SELECT string_agg(a.outcome || '@' || a.attempt, ',') FROM tuku.attempts a JOIN tuku.jobs j ON j.id = a.job_id WHERE j.kind = 'stuck'",
                         as: String.self) == "retry@1")
                 // Another stuck run, in hand when shutdown begins: the worker hands it back and stops all the same.
                 try await client.execute("SELECT tuku.enqueue('stuck', 'acme', '{}')")
