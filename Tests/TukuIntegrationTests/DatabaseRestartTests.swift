@@ -107,9 +107,9 @@ struct DatabaseRestartTests {
                 #expect(
                     try await client.scalar("SELECT count(*)::int8 FROM tuku.attempts WHERE outcome = 'succeeded'", as: Int64.self)
                         == Int64(jobs))
-                // The worker's view of its database, as of its last heartbeat.
-                try await eventually(
-                    client, "SELECT database_errors > 0 AND database_durable FROM tuku.workers", timeout: .seconds(15), worker)
+                // The worker found the database durable and recorded it. (Whether its calls failed during the restart
+                // depends on timing: most just wait for a connection; the heartbeat test covers the error columns.)
+                try await eventually(client, "SELECT database_durable FROM tuku.workers", timeout: .seconds(15), worker)
 
                 let stopAsked = ContinuousClock.now
                 worker.signal(SIGTERM)
