@@ -140,7 +140,9 @@ public struct IRDFilingHandler: Sendable {
             // No usable token is an operator's problem, not the payload's: wait for `tuku tokens load`.
             return CallResult(outcome: .retry(after: .seconds(300), error: JobError(code: "auth_\(error.code)", message: error.message)))
         } catch {
-            return CallResult(outcome: .retry(after: nil, error: JobError(code: "auth_unavailable", message: QueueError.describe(error))))
+            // The token store's database did not answer: waiting out an outage costs no attempt.
+            return CallResult(
+                outcome: .throttled(after: .seconds(5), error: JobError(code: "auth_unavailable", message: QueueError.describe(error))))
         }
         let url = self.dependencies.endpoint.url(for: self.service)
         var headers = HTTPHeaders()
@@ -157,7 +159,10 @@ public struct IRDFilingHandler: Sendable {
                 slot = grant
                 context.logger.trace("Send slot reached", metadata: ["pacing.waited_ms": "\(Int(grant.waited.inSeconds * 1000))"])
             } catch {
-                return CallResult(outcome: .retry(after: .seconds(5), error: JobError(code: "pacing_unavailable", message: QueueError.describe(error))))
+                // Nothing was sent (a send whose confirmation could not be recorded is not made), and waiting out a
+                // database outage costs no attempt.
+                return CallResult(
+                    outcome: .throttled(after: .seconds(5), error: JobError(code: "pacing_unavailable", message: QueueError.describe(error))))
             }
         }
         let startedAt = Date()
@@ -165,6 +170,8 @@ public struct IRDFilingHandler: Sendable {
         let exchange: GatewayExchange
         // When the request was written, by the database's clock, for pacing (nil when nothing was sent).
         var sentAt: Date?
+        // Every pooled connection stayed busy until the deadline: nothing was sent, and waiting is pacing.
+        var waitedForConnection = false
         var record = ExchangeRecord(
             purpose: purpose, endpoint: url, action: envelope.operation.action, startedAt: startedAt, latency: nil,
             httpStatus: nil, transportError: nil, outcome: "", requestBody: requestText, responseBody: nil)
@@ -184,6 +191,7 @@ public struct IRDFilingHandler: Sendable {
                     leftAt: $0.leftAt, sentAfter: response.sentAfter, openedConnection: response.openedConnection,
                     answeredAfter: response.latency) }
         } catch {
+            waitedForConnection = error.code == .noConnectionAvailable
             record.latency = .milliseconds(Int64(Date().timeIntervalSince(startedAt) * 1000))
             record.transportError = "\(error.code)"
             exchange = .noResponse(requestSent: error.requestMayHaveReachedGateway)
@@ -216,6 +224,13 @@ public struct IRDFilingHandler: Sendable {
             record.outcome = "already_done"
         }
         context.record(record)
+        if waitedForConnection {
+            return CallResult(
+                outcome: .throttled(
+                    after: .seconds(1),
+                    error: JobError(code: "no_connection_available", message: "every connection to the gateway stayed busy; nothing was sent")),
+                response: nil)
+        }
         // Whether a request that changes something may now have reached IRD unanswered, or is settled. A status
         // query changes nothing: what it learns is reported by `reconcile`.
         if envelope.operation != .retrieveReturnStatus {

@@ -12,7 +12,7 @@ public struct JobQueue: Sendable {
     public static let notificationChannel = "tuku_jobs"
 
     public let client: PostgresClient
-    private let logger: Logger
+    let logger: Logger
 
     public init(client: PostgresClient, logger: Logger) {
         self.client = client

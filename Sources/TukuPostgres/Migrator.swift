@@ -72,6 +72,10 @@ public struct Migrator: Sendable {
 
     /// Every bundled migration with the time it was applied, if it was.
     public func status() async throws -> [Status] {
+        try await DatabaseDeadline.run("migration status") { try await self.unboundedStatus() }
+    }
+
+    private func unboundedStatus() async throws -> [Status] {
         try await self.withLock { connection in
             let applied = try await self.appliedVersions(connection)
             try self.checkKnown(Set(applied.keys))

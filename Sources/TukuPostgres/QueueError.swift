@@ -13,6 +13,7 @@ public struct QueueError: Error, Sendable, CustomStringConvertible, CustomDebugS
             case migrationFailed = "migration_failed"
             case unknownMigration = "unknown_migration"
             case queryFailed = "query_failed"
+            case timedOut = "database_timeout"
         }
         private let base: Base
 
@@ -24,6 +25,9 @@ public struct QueueError: Error, Sendable, CustomStringConvertible, CustomDebugS
         public static let unknownMigration = Code(base: .unknownMigration)
         /// A queue statement failed.
         public static let queryFailed = Code(base: .queryFailed)
+        /// A database call did not finish before its deadline (see ``DatabaseDeadline``); whether the statement
+        /// took effect is unknown.
+        public static let timedOut = Code(base: .timedOut)
 
         public var description: String { self.base.rawValue }
     }

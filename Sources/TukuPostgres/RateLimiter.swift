@@ -27,6 +27,13 @@ public struct RateLimiter: Sendable {
     public var lateWakeTolerance: Duration = .milliseconds(3)
     /// How long before its slot a caller confirms it (a fleet-wide cool-down, the sends around it). Defaults to 15 ms.
     public var confirmAhead: Duration = .milliseconds(15)
+    /// The deadline of each reservation, confirmation and release (``DatabaseDeadline``). Defaults to 10 seconds.
+    /// A confirmation that does not answer in time is a send not made: the call fails before anything is sent.
+    public var callTimeout: Duration = DatabaseDeadline.defaultTimeout
+    /// How long a release that reports a send keeps trying while the database does not answer. Defaults to 10
+    /// seconds. A send that could not be reported still counts for the calls confirming after it (its
+    /// reservation keeps its confirmed send time) until the rescuer sweeps the reservation.
+    public var reportSendFor: Duration = .seconds(10)
 
     public init(client: PostgresClient, logger: Logger) {
         self.client = client
@@ -122,16 +129,36 @@ public struct RateLimiter: Sendable {
     /// after it keep their distance from it.
     public func release(key: String, jobID: Int64, httpStatus: Int?, retryAfter: Duration?, sentAt: Date? = nil) async throws {
         if let until = self.unpaced.until.withLock({ $0[key] }), ContinuousClock.now < until { return }
-        try await self.client.execute(
-            """
+        let query: PostgresQuery = """
             SELECT tuku.release_slot(\(key), \(jobID), \(httpStatus.map { Int32(clamping: $0) }), \(retryAfter?.inSeconds), \(sentAt))
-            """,
-            logger: self.logger)
+            """
+        // A send is reported for the calls confirming after it: worth a few more tries through a short outage.
+        let giveUpAt = ContinuousClock.now + (sentAt == nil ? .zero : self.reportSendFor)
+        var delay = Duration.milliseconds(100)
+        while true {
+            do {
+                try await DatabaseDeadline.run("slot release", timeout: self.callTimeout) { [client, logger] in
+                    try await client.execute(query, logger: logger)
+                }
+                break
+            } catch let error where !(error is CancellationError) && ContinuousClock.now + delay < giveUpAt {
+                self.logger.warning(
+                    "Could not report a send; retrying", metadata: ["rate_limit.key": "\(key)", "error": "\(QueueError.describe(error))"])
+                try await Task.sleep(for: delay)
+                delay = min(delay * 2, .seconds(2))
+            }
+        }
         PacingMetrics.released(key: key, httpStatus: httpStatus, retryAfter: retryAfter)
     }
 
     /// The slot and how many seconds away it is, or `nil` at the in-flight cap.
     private func reserve(key: String, jobID: Int64, workerID: Int64?) async throws -> (Date, Double)? {
+        try await DatabaseDeadline.run("slot reservation", timeout: self.callTimeout) {
+            try await self.reserveUnbounded(key: key, jobID: jobID, workerID: workerID)
+        }
+    }
+
+    private func reserveUnbounded(key: String, jobID: Int64, workerID: Int64?) async throws -> (Date, Double)? {
         let rows = try await self.client.query(
             """
             SELECT slot = '-infinity', CASE WHEN slot = '-infinity' THEN now() ELSE slot END,
@@ -152,7 +179,7 @@ public struct RateLimiter: Sendable {
     /// the database's clock has surely passed the send time, and the send is reported at the latest time it can
     /// have been. On a loaded machine, where answers sit unread for a while, that costs a little pace, never a
     /// window.
-    struct Confirmation {
+    struct Confirmation: Sendable {
         /// Seconds of cool-down still to wait (then reserve again); 0 when none.
         var cooldown: Double
         /// When to send, by the database's clock.
@@ -176,6 +203,12 @@ public struct RateLimiter: Sendable {
     }
 
     private func confirm(key: String, jobID: Int64, slot: Date, connecting: Bool) async throws -> Confirmation {
+        try await DatabaseDeadline.run("slot confirmation", timeout: self.callTimeout) {
+            try await self.confirmUnbounded(key: key, jobID: jobID, slot: slot, connecting: connecting)
+        }
+    }
+
+    private func confirmUnbounded(key: String, jobID: Int64, slot: Date, connecting: Bool) async throws -> Confirmation {
         let asked = ContinuousClock.now
         let rows = try await self.client.query(
             "SELECT cooldown_seconds, send_at, database_now FROM tuku.confirm_slot(\(key), \(jobID), \(slot), \(connecting))",

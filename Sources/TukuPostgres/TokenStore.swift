@@ -52,6 +52,11 @@ public struct TokenStore: Sendable {
     /// How long a worker reuses an access token it read, before reading the store again (so a set replaced with
     /// `tuku tokens load` is picked up). A token the gateway refuses is dropped at once. Defaults to 30 seconds.
     public var cacheLifetime: Duration = .seconds(30)
+    /// The deadline of each read and write of the store (``DatabaseDeadline``). Defaults to 10 seconds.
+    public var callTimeout: Duration = DatabaseDeadline.defaultTimeout
+    /// The deadline of a refresh: the row lock, the token endpoint's answer and the commit together. Defaults to
+    /// 45 seconds (the token client's own 30-second call deadline, plus the database's share).
+    public var refreshTimeout: Duration = .seconds(45)
 
     public init(client: PostgresClient, cipher: TokenCipher, logger: Logger) {
         self.client = client
@@ -71,10 +76,12 @@ public struct TokenStore: Sendable {
         let keyID = self.cipher.keyID
         // One call: the function stores the set and its tenants together, and lets operators write tokens they
         // may not read (migration 0006).
-        try await self.client.execute(
-            """
-            SELECT tuku.store_token_set(\(name), \(access), \(tokens.expiresAt), \(refresh), \(keyID), \(tenants)::text[])
-            """, logger: self.logger)
+        try await DatabaseDeadline.run("token store", timeout: self.callTimeout) { [client, logger] in
+            try await client.execute(
+                """
+                SELECT tuku.store_token_set(\(name), \(access), \(tokens.expiresAt), \(refresh), \(keyID), \(tenants)::text[])
+                """, logger: logger)
+        }
     }
 
     /// A valid access token for `tenant`, refreshing it first (once, fleet-wide) when it is about to expire.
@@ -99,13 +106,20 @@ public struct TokenStore: Sendable {
     private func readOrRefresh(
         forTenant tenant: String, refresher: some TokenRefresher, replacingGeneration: Int64?
     ) async throws -> AccessGrant {
-        guard let current = try await self.current(forTenant: tenant) else {
+        let read = try await DatabaseDeadline.run("token read", timeout: self.callTimeout) {
+            try await self.current(forTenant: tenant)
+        }
+        guard let current = read else {
             throw TokenError(.noToken, "no usable OAuth token set is loaded for tenant \(tenant) (tuku tokens load)")
         }
         if current.isFresh(margin: self.refreshMargin), replacingGeneration != current.generation {
             return try self.grant(current)
         }
-        return try await self.refresh(current, refresher: refresher, replacingGeneration: replacingGeneration)
+        // A session that dies mid-refresh (a restart, a failover) must not hold the job forever: the refresh as a
+        // whole has a deadline. Given up on, its transaction rolls back when PostgreSQL ends the session.
+        return try await DatabaseDeadline.run("token refresh", timeout: self.refreshTimeout) {
+            try await self.refresh(current, refresher: refresher, replacingGeneration: replacingGeneration)
+        }
     }
 
     private struct Row: Sendable {

@@ -41,6 +41,33 @@ public struct Worker: Service {
         public var version: String = "dev"
         /// Which kinds to claim. Defaults to every job.
         public var kinds: JobQueue.KindFilter = .all
+        /// The deadline of each of the worker's own database calls (claim, ack batch, heartbeat, rescue, retention,
+        /// worker row). Defaults to 10 seconds (``DatabaseDeadline/defaultTimeout``).
+        public var databaseTimeout: Duration = DatabaseDeadline.defaultTimeout
+        /// How long one run of a job may take, by kind; kinds not listed get ``defaultRunTimeout``. `tuku worker`
+        /// sets each kind's from its definition: its call timeout times the calls one run may make.
+        public var runTimeouts: [String: Duration] = [:]
+        /// How long one run of a job of a kind not in ``runTimeouts`` may take. Defaults to 10 minutes.
+        public var defaultRunTimeout: Duration = .seconds(600)
+        /// How far past its run timeout a job's run may go before it is abandoned: its lease is no longer renewed, it
+        /// is handed back as a retry whose outcome is unknown, and its handler is cancelled. Defaults to 30 seconds.
+        public var overrunMargin: Duration = .seconds(30)
+        /// How often runs are checked for overrun. Defaults to 1 second.
+        public var overrunCheckInterval: Duration = .seconds(1)
+        /// When an abandoned job may run again. Defaults to 30 seconds.
+        public var overrunRetryDelay: Duration = .seconds(30)
+        /// How long a cancelled handler (shutdown) has to end before the worker stops waiting for it. Defaults to
+        /// 1 second.
+        public var cancellationWait: Duration = .seconds(1)
+        /// Once claiming has ended, how long acks keep being retried while the database does not answer. Defaults
+        /// to 5 seconds; acks not written by then are left to their leases' expiry.
+        public var ackFlushTimeout: Duration = .seconds(5)
+        /// How often "Database calls keep failing" is logged while they do. Defaults to 30 seconds.
+        public var databaseFailureLogInterval: Duration = .seconds(30)
+        /// When set, the process exits (status 1) this long after shutdown began if the worker has not stopped by
+        /// then: the hard bound on shutdown, for a call that ignores every deadline. `tuku worker` sets the grace
+        /// period plus the ack flush plus 10 seconds; in-process workers (tests) leave it `nil`.
+        public var exitProcessAfter: Duration?
 
         public init() {}
     }
@@ -75,19 +102,61 @@ public struct Worker: Service {
                 "worker.kinds": "\(self.handlers.kinds.joined(separator: ","))",
             ])
         self.onRegistered(workerID)
+        await self.checkDurability(workerID: workerID, logger: logger)
         let run = WorkerRun(
             queue: self.queue, handlers: self.handlers, configuration: self.configuration, workerID: workerID, logger: logger)
         await withGracefulShutdownHandler {
             await run.run()
-        } onGracefulShutdown: {
+        } onGracefulShutdown: { [logger] in
             run.beginShutdown()
+            if let bound = self.configuration.exitProcessAfter {
+                Self.exitIfStillRunning(after: bound, logger: logger)
+            }
         }
         do {
-            try await self.queue.setWorkerState(workerID, stopped: true)
+            let queue = self.queue
+            try await DatabaseDeadline.run("worker state", timeout: self.configuration.databaseTimeout) {
+                try await queue.setWorkerState(workerID, stopped: true)
+            }
         } catch {
             logger.error("Could not mark the worker stopped", metadata: ["error": "\(QueueError.describe(error))"])
         }
         logger.info("Worker stopped", metadata: ["worker.jobs_finished": "\(run.finishedCount)"])
+    }
+
+    /// Warns when the database cannot keep the delivery promise (`docs/queue.md`, "Durability"): in the log, in
+    /// `tuku_database_durable` and in the worker's `tuku.workers` row.
+    private func checkDurability(workerID: Int64, logger: Logger) async {
+        do {
+            let settings = try await DatabaseSettings.read(from: self.queue.client, logger: logger)
+            WorkerMetrics.databaseDurable(settings.isDurable)
+            if settings.isDurable {
+                logger.info("The database commits durably", metadata: ["database.settings": "\(settings)"])
+            } else {
+                logger.warning(
+                    "The database may lose committed work in a crash: jobs may then be sent twice or lost (see docs/queue.md, Durability)",
+                    metadata: [
+                        "database.settings": "\(settings)", "database.problems": "\(settings.problems.joined(separator: "; "))",
+                    ])
+            }
+            let queue = self.queue
+            try await DatabaseDeadline.run("worker settings", timeout: self.configuration.databaseTimeout) {
+                try await queue.recordDatabaseSettings(settings, workerID: workerID)
+            }
+        } catch {
+            logger.warning("Could not check the database's durability settings", metadata: ["error": "\(QueueError.describe(error))"])
+        }
+    }
+
+    /// Ends the process `bound` after now unless it has ended by then.
+    private static func exitIfStillRunning(after bound: Duration, logger: Logger) {
+        let nanoseconds = bound.components.seconds * 1_000_000_000 + bound.components.attoseconds / 1_000_000_000
+        DispatchQueue.global().asyncAfter(deadline: .now() + .nanoseconds(Int(nanoseconds))) {
+            logger.critical(
+                "The worker did not stop within its shutdown bound; exiting with calls still open",
+                metadata: ["worker.shutdown_bound_s": "\(bound.components.seconds)"])
+            exit(1)
+        }
     }
 
     private func register() async throws -> Int64 {
@@ -96,8 +165,10 @@ public struct Worker: Service {
         var delay = Duration.milliseconds(250)
         while true {
             do {
-                return try await self.queue.registerWorker(
-                    host: host, pid: pid, version: self.configuration.version, concurrency: self.configuration.concurrency)
+                let (queue, version, concurrency) = (self.queue, self.configuration.version, self.configuration.concurrency)
+                return try await DatabaseDeadline.run("worker registration", timeout: self.configuration.databaseTimeout) {
+                    try await queue.registerWorker(host: host, pid: pid, version: version, concurrency: concurrency)
+                }
             } catch {
                 // The database may be restarting; keep trying until it answers or we are told to stop.
                 self.logger.error("Could not register the worker; retrying", metadata: ["error": "\(QueueError.describe(error))"])

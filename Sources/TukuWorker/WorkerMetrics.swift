@@ -29,6 +29,20 @@ public struct WorkerMetrics: Sendable {
     /// call), by SOAP action (its last two path segments, e.g. `Return/File`) and HTTP status code (or the transport
     /// error's code, e.g. `timed_out_after_send`, when no response arrived).
     public static let gatewayCallDuration = "tuku_gateway_call_duration_seconds"
+    /// Counter `tuku_database_errors_total{operation}`: the worker's own database calls (`claim`, `ack batch`,
+    /// `heartbeat`, `rescue`, `retention sweep`, `worker state`) that failed or passed their deadline.
+    public static let databaseErrors = "tuku_database_errors_total"
+    /// Gauge `tuku_database_failing`: 1 while the worker's database calls keep failing (three or more in a row),
+    /// 0 once one succeeds.
+    public static let databaseFailing = "tuku_database_failing"
+    /// Gauge `tuku_database_durable`: 1 when the database the worker was given keeps committed work through a
+    /// crash (fsync, synchronous_commit and full_page_writes on; see docs/queue.md), 0 when it does not.
+    public static let databaseDurable = "tuku_database_durable"
+    /// Counter `tuku_jobs_abandoned_total{kind}`: runs that overran their kind's run timeout and were handed back.
+    public static let jobsAbandoned = "tuku_jobs_abandoned_total"
+
+    /// The operations `tuku_database_errors_total` counts.
+    public static let databaseOperations = ["claim", "ack batch", "heartbeat", "rescue", "retention sweep", "worker state"]
 
     /// The outcomes `tuku_jobs_finished_total` counts.
     public static let outcomes = ["succeeded", "retry", "throttled", "rejected", "dead", "released"]
@@ -49,6 +63,9 @@ public struct WorkerMetrics: Sendable {
     private let claimTimer: CoreMetrics.Timer
     private let rescues: Counter
     private let refusedAcks: Counter
+    private let abandonedByKind: [String: Counter]
+    private let databaseErrorsByOperation: [String: Counter]
+    private let failing: Gauge
 
     /// Metrics for a worker that has handlers for `kinds`, made with the current metrics factory.
     public init(kinds: [String]) {
@@ -67,12 +84,41 @@ public struct WorkerMetrics: Sendable {
         self.claimTimer = CoreMetrics.Timer(label: Self.claimDuration)
         self.rescues = Counter(label: Self.leaseRescues)
         self.refusedAcks = Counter(label: Self.acksRefused)
+        self.abandonedByKind = Dictionary(
+            uniqueKeysWithValues: Set(kinds).union(["unknown"]).map { ($0, Counter(label: Self.jobsAbandoned, dimensions: [("kind", $0)])) })
+        self.databaseErrorsByOperation = Dictionary(
+            uniqueKeysWithValues: Self.databaseOperations.map {
+                ($0, Counter(label: Self.databaseErrors, dimensions: [("operation", $0.replacingOccurrences(of: " ", with: "_"))]))
+            })
+        self.failing = Gauge(label: Self.databaseFailing)
+    }
+
+    /// A run of `job` overran its kind's run timeout and was handed back.
+    func abandoned(_ job: ClaimedJob) {
+        self.abandonedByKind[self.kindLabel(job.kind)]?.increment()
+        self.finishedByKind[self.kindLabel(job.kind)]?["retry"]?.increment()
+    }
+
+    /// One of the worker's database calls (`operation`) failed or passed its deadline.
+    func databaseError(operation: String) {
+        self.databaseErrorsByOperation[operation]?.increment()
+    }
+
+    /// The worker's database calls keep failing (`true`), or succeed again.
+    func databaseFailing(_ failing: Bool) {
+        self.failing.record(failing ? 1 : 0)
+    }
+
+    /// Whether the database the worker was given keeps committed work through a crash.
+    static func databaseDurable(_ durable: Bool) {
+        Gauge(label: Self.databaseDurable).record(durable ? 1 : 0)
     }
 
     /// The worker started with `concurrency`.
     func started(concurrency: Int) {
         Gauge(label: Self.concurrency).record(concurrency)
         self.inHand.set(0)
+        self.failing.record(0)
     }
 
     /// One claim statement returned `jobs` after `duration`.

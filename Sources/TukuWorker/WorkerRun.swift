@@ -15,7 +15,36 @@ final class WorkerRun: Sendable {
         var shuttingDown = false
         var claimingDone = false
         var finished = 0
+        /// Jobs in hand whose leases the heartbeat renews, by lease token: claimed, not abandoned, ack not yet
+        /// written.
+        var tracked: [Int64: Tracked] = [:]
+        /// Once claiming has ended: acks that cannot be written by then are left to the leases' expiry.
+        var flushDeadline: ContinuousClock.Instant?
+        var database = DatabaseHealthState()
     }
+
+    /// A job in hand.
+    private struct Tracked {
+        var job: ClaimedJob
+        var context: JobContext
+        var startedAt: Date
+        /// When its run counts as overrun and is abandoned.
+        var overrunAt: ContinuousClock.Instant
+        /// Its handler has ended and its ack is waiting to be written.
+        var finished = false
+        var task: JobTask
+    }
+
+    /// Database calls made by this worker's loops: how many failed, and since when they keep failing.
+    struct DatabaseHealthState {
+        var report = JobQueue.DatabaseHealth()
+        var consecutiveFailures = 0
+        var firstFailureAt: Date?
+        var lastLoggedAt: ContinuousClock.Instant?
+    }
+
+    /// Calls in a row that must fail before the worker says its database calls keep failing.
+    static let failingAfter = 3
 
     private let queue: JobQueue
     private let handlers: HandlerRegistry
@@ -57,11 +86,15 @@ final class WorkerRun: Sendable {
             background.addTask { await self.retentionLoop() }
             background.addTask { await self.listenLoop() }
             background.addTask { await self.pollLoop() }
+            background.addTask { await self.overrunLoop() }
             await withTaskGroup(of: Void.self) { core in
                 core.addTask { await self.ackLoop() }
                 core.addTask {
                     await self.claimLoop()
-                    self.state.withLock { $0.claimingDone = true }
+                    self.state.withLock {
+                        $0.claimingDone = true
+                        $0.flushDeadline = ContinuousClock.now + self.configuration.ackFlushTimeout
+                    }
                     self.ackWakeup.yield()
                 }
             }
@@ -85,15 +118,29 @@ final class WorkerRun: Sendable {
                         let limit = min(free, self.configuration.claimBatchSize)
                         do {
                             let claimStarted = ContinuousClock.now
-                            let claimed = try await self.queue.claim(
-                                workerID: self.workerID, limit: limit, lease: self.configuration.lease, kinds: self.configuration.kinds)
+                            let (queue, workerID, configuration) = (self.queue, self.workerID, self.configuration)
+                            let claimed = try await self.database("claim") {
+                                try await queue.claim(
+                                    workerID: workerID, limit: limit, lease: configuration.lease, kinds: configuration.kinds)
+                            }
                             self.metrics.claimed(claimed, took: ContinuousClock.now - claimStarted)
+                            let now = ContinuousClock.now
+                            let started = claimed.map { job in
+                                var logger = self.logger
+                                logger[metadataKey: "job.id"] = "\(job.id)"
+                                logger[metadataKey: "job.kind"] = "\(job.kind)"
+                                logger[metadataKey: "job.attempt"] = "\(job.attempt)"
+                                return Tracked(
+                                    job: job, context: JobContext(logger: logger, workerID: self.workerID), startedAt: Date(),
+                                    overrunAt: now + self.runTimeout(of: job.kind) + self.configuration.overrunMargin, task: JobTask())
+                            }
                             self.state.withLock {
                                 $0.inHand += claimed.count
                                 $0.running += claimed.count
+                                for tracked in started { $0.tracked[tracked.job.leaseToken] = tracked }
                             }
-                            for job in claimed {
-                                jobs.addTask { await self.execute(job) }
+                            for tracked in started {
+                                jobs.addTask { await self.execute(tracked) }
                             }
                             claimedFull = claimed.count == limit
                         } catch {
@@ -111,7 +158,8 @@ final class WorkerRun: Sendable {
                 // Shutdown: let the running jobs finish, up to the grace period; then cancel them, which hands
                 // their leases back.
                 do {
-                    try await self.queue.setWorkerState(self.workerID, stopped: false)
+                    let (queue, workerID) = (self.queue, self.workerID)
+                    try await self.database("worker state") { try await queue.setWorkerState(workerID, stopped: false) }
                 } catch {
                     self.logger.warning("Could not mark the worker stopping", metadata: ["error": "\(QueueError.describe(error))"])
                 }
@@ -144,24 +192,37 @@ final class WorkerRun: Sendable {
 
     private struct GracePeriodExpired: Error {}
 
-    private func execute(_ job: ClaimedJob) async {
-        var logger = self.logger
-        logger[metadataKey: "job.id"] = "\(job.id)"
-        logger[metadataKey: "job.kind"] = "\(job.kind)"
-        logger[metadataKey: "job.attempt"] = "\(job.attempt)"
-        let startedAt = Date()
-        let context = JobContext(logger: logger, workerID: self.workerID)
-        let (outcome, policy) = await self.handlers.run(job, context: context)
+    /// How long one run of a job of `kind` may take before it is abandoned (plus the overrun margin).
+    private func runTimeout(of kind: String) -> Duration {
+        self.configuration.runTimeouts[kind] ?? self.configuration.defaultRunTimeout
+    }
+
+    private func execute(_ tracked: Tracked) async {
+        let job = tracked.job
+        let context = tracked.context
+        let logger = context.logger
+        let handlers = self.handlers
+        let result = await tracked.task.run(cancellationWait: self.configuration.cancellationWait) {
+            await handlers.run(job, context: context)
+        }
         let resolved: JobAck.Outcome
         if Task.isCancelled {
             // Handed back unfinished, without spending an attempt. If the handler could not tell whether its
-            // request reached the far side, that error stays on the job so that the next run settles it first.
-            if let error = outcome.error, error.code == JobError.outcomeUnknownCode {
+            // request reached the far side, or did not end when cancelled (a call of its may still be out), that
+            // stays on the job so that the next run settles it first.
+            if let error = result?.0.error, error.code == JobError.outcomeUnknownCode {
                 resolved = JobAck.Outcome(name: "released", error: error, delay: nil)
+            } else if result == nil {
+                resolved = JobAck.Outcome(
+                    name: "released",
+                    error: JobError(
+                        code: JobError.outcomeUnknownCode,
+                        message: "the worker shut down while the job's handler did not end; whether its last call reached the gateway is unknown"),
+                    delay: nil)
             } else {
                 resolved = .released
             }
-        } else {
+        } else if let (outcome, policy) = result {
             resolved = JobAck.Outcome(outcome, attempt: job.attempt, policy: policy)
             switch outcome {
             case .succeeded, .throttled:
@@ -173,16 +234,65 @@ final class WorkerRun: Sendable {
                         "job.outcome": "\(resolved.name)", "error.code": "\(resolved.error?.code ?? "")",
                     ])
             }
+        } else {
+            // Abandoned by the overrun watch, which has acknowledged it already.
+            return
+        }
+        let ack = JobAck(
+            jobID: job.id, leaseToken: job.leaseToken, outcome: resolved, startedAt: tracked.startedAt, exchanges: context.exchanges,
+            settlement: context.settlement)
+        let accepted = self.state.withLock { state -> Bool in
+            guard state.tracked[job.leaseToken]?.finished == false else { return false }
+            state.tracked[job.leaseToken]?.finished = true
+            state.pendingAcks.append(ack)
+            state.running -= 1
+            return true
+        }
+        guard accepted else {
+            logger.warning("An abandoned job's handler ended late; its result is dropped", metadata: ["job.outcome": "\(resolved.name)"])
+            return
         }
         self.metrics.finished(job, outcome: resolved)
-        let ack = JobAck(
-            jobID: job.id, leaseToken: job.leaseToken, outcome: resolved, startedAt: startedAt, exchanges: context.exchanges,
-            settlement: context.settlement)
-        self.state.withLock {
-            $0.pendingAcks.append(ack)
-            $0.running -= 1
-        }
         self.ackWakeup.yield()
+    }
+
+    /// Abandons the jobs whose run overran their kind's run timeout plus the margin: their leases are no longer
+    /// renewed, each is acknowledged as a retry whose outcome is unknown (a call of its may have reached the
+    /// gateway, so the next run settles that first), and its handler is cancelled.
+    private func overrunLoop() async {
+        while !Task.isCancelled {
+            do { try await Task.sleep(for: self.configuration.overrunCheckInterval) } catch { return }
+            let now = ContinuousClock.now
+            let overran = self.state.withLock { state -> [Tracked] in
+                let overran = state.tracked.values.filter { !$0.finished && now >= $0.overrunAt }
+                for tracked in overran {
+                    state.tracked[tracked.job.leaseToken] = nil
+                    state.running -= 1
+                    let error = JobError(
+                        code: JobError.outcomeUnknownCode,
+                        message:
+                            "the job's run overran its kind's run timeout and was abandoned; whether its last call reached the gateway is unknown")
+                    state.pendingAcks.append(
+                        JobAck(
+                            jobID: tracked.job.id, leaseToken: tracked.job.leaseToken,
+                            outcome: JobAck.Outcome(name: "retry", error: error, delay: self.configuration.overrunRetryDelay),
+                            startedAt: tracked.startedAt, exchanges: tracked.context.exchanges,
+                            // Its last call may have reached the gateway: settle that before anything is sent again.
+                            settlement: .unsettled))
+                }
+                return overran
+            }
+            guard !overran.isEmpty else { continue }
+            for tracked in overran {
+                tracked.task.abandon()
+                self.metrics.abandoned(tracked.job)
+                tracked.context.logger.error(
+                    "Job overran its run timeout; abandoned, its lease no longer renewed, handed back",
+                    metadata: ["job.run_timeout_s": "\(self.runTimeout(of: tracked.job.kind).inSeconds)"])
+            }
+            self.ackWakeup.yield()
+            self.claimWakeup.yield()
+        }
     }
 
     // MARK: Acks
@@ -213,10 +323,13 @@ final class WorkerRun: Sendable {
     /// outage outlasts the leases, the rescuer puts the jobs back and these acks are then refused.
     private func acknowledge(_ batch: [JobAck]) async {
         var delay = Duration.milliseconds(100)
+        let (queue, workerID) = (self.queue, self.workerID)
+        var written = false
         while true {
             do {
-                let accepted = try await self.queue.acknowledge(batch, workerID: self.workerID)
+                let accepted = try await self.database("ack batch") { try await queue.acknowledge(batch, workerID: workerID) }
                 self.metrics.acknowledged(batch.count, accepted: accepted.count)
+                written = true
                 break
             } catch {
                 self.logger.error(
@@ -224,23 +337,107 @@ final class WorkerRun: Sendable {
                     metadata: [
                         "error": "\(QueueError.describe(error))", "acks.count": "\(batch.count)",
                     ])
+                // Shutting down: retry only until the flush deadline. The leases of acks not written then expire
+                // and the rescuer puts the jobs back (an attempt is counted for them, none is lost).
+                if let deadline = self.state.withLock({ $0.flushDeadline }), ContinuousClock.now + delay >= deadline {
+                    break
+                }
                 try? await Task.sleep(for: delay)
                 delay = min(delay * 2, .seconds(5))
             }
         }
+        if !written {
+            self.logger.error(
+                "Could not write acks before exiting; their leases expire and the rescuer puts the jobs back",
+                metadata: ["acks.count": "\(batch.count)"])
+            self.metrics.acknowledged(batch.count, accepted: 0)
+        }
         self.state.withLock {
             $0.inHand -= batch.count
-            $0.finished += batch.count
+            if written { $0.finished += batch.count }
+            for ack in batch { $0.tracked[ack.leaseToken] = nil }
         }
         self.claimWakeup.yield()
+    }
+
+    // MARK: Database calls
+
+    /// Runs one of this worker's database calls within ``Worker/Configuration/databaseTimeout`` (see
+    /// ``DatabaseDeadline``), and keeps count: calls that keep failing are logged, counted in metrics and
+    /// written to the worker's `tuku.workers` row with the next heartbeat that gets through.
+    private func database<Result: Sendable>(
+        _ operation: String, _ body: @escaping @Sendable () async throws -> Result
+    ) async throws -> Result {
+        do {
+            let result = try await DatabaseDeadline.run(operation, timeout: self.configuration.databaseTimeout, body)
+            self.databaseSucceeded()
+            return result
+        } catch {
+            if !(error is CancellationError) { self.databaseFailed(operation, error) }
+            throw error
+        }
+    }
+
+    private func databaseSucceeded() {
+        let recovered = self.state.withLock { state -> Date? in
+            guard state.database.consecutiveFailures > 0 else { return nil }
+            let since = state.database.report.failingSince
+            state.database.consecutiveFailures = 0
+            state.database.firstFailureAt = nil
+            state.database.report.failingSince = nil
+            state.database.lastLoggedAt = nil
+            return since
+        }
+        if let recovered {
+            self.metrics.databaseFailing(false)
+            self.logger.notice(
+                "Database calls succeed again",
+                metadata: ["database.failing_for_s": "\(Int(Date().timeIntervalSince(recovered).rounded()))"])
+        }
+    }
+
+    private func databaseFailed(_ operation: String, _ error: any Error) {
+        let now = Date()
+        let description = QueueError.describe(error)
+        let (log, failures, since) = self.state.withLock { state -> (Bool, Int, Date?) in
+            state.database.report.errors += 1
+            state.database.report.lastErrorAt = now
+            state.database.report.lastError = String(description.prefix(500))
+            state.database.consecutiveFailures += 1
+            if state.database.firstFailureAt == nil { state.database.firstFailureAt = now }
+            guard state.database.consecutiveFailures >= Self.failingAfter else { return (false, 0, nil) }
+            state.database.report.failingSince = state.database.firstFailureAt
+            let clock = ContinuousClock.now
+            if let last = state.database.lastLoggedAt, clock - last < self.configuration.databaseFailureLogInterval {
+                return (false, 0, nil)
+            }
+            state.database.lastLoggedAt = clock
+            return (true, state.database.consecutiveFailures, state.database.firstFailureAt)
+        }
+        self.metrics.databaseError(operation: operation)
+        if log {
+            self.metrics.databaseFailing(true)
+            self.logger.error(
+                "Database calls keep failing",
+                metadata: [
+                    "database.failures_in_a_row": "\(failures)",
+                    "database.failing_since": "\(since.map { ISO8601DateFormatter().string(from: $0) } ?? "")",
+                    "database.operation": "\(operation)", "error": "\(description)",
+                ])
+        }
     }
 
     // MARK: Background loops
 
     private func heartbeatLoop() async {
+        let (queue, workerID, lease) = (self.queue, self.workerID, self.configuration.lease)
         while !Task.isCancelled {
             do {
-                try await self.queue.heartbeat(workerID: self.workerID, lease: self.configuration.lease)
+                // Only the jobs still progressing: an abandoned job's lease runs out (unless its ack lands first).
+                let (tokens, health) = self.state.withLock { (Array($0.tracked.keys), $0.database.report) }
+                _ = try await self.database("heartbeat") {
+                    try await queue.heartbeat(workerID: workerID, lease: lease, leaseTokens: tokens, health: health)
+                }
             } catch {
                 if Task.isCancelled { return }
                 self.logger.error("Heartbeat failed", metadata: ["error": "\(QueueError.describe(error))"])
@@ -253,7 +450,8 @@ final class WorkerRun: Sendable {
         while !Task.isCancelled {
             do { try await Task.sleep(for: self.configuration.rescueInterval) } catch { return }
             do {
-                let rescued = try await self.queue.rescueExpiredLeases(workerLostAfter: self.configuration.workerLostAfter)
+                let (queue, lostAfter) = (self.queue, self.configuration.workerLostAfter)
+                let rescued = try await self.database("rescue") { try await queue.rescueExpiredLeases(workerLostAfter: lostAfter) }
                 if !rescued.isEmpty {
                     self.metrics.rescued(rescued.count)
                     self.logger.warning("Rescued jobs whose lease expired", metadata: ["jobs.rescued": "\(rescued.count)"])
@@ -274,7 +472,8 @@ final class WorkerRun: Sendable {
             do {
                 var total = JobQueue.RetentionSweep()
                 while !Task.isCancelled {
-                    let batch = try await self.queue.sweepRetention()
+                    let queue = self.queue
+                    let batch = try await self.database("retention sweep") { try await queue.sweepRetention() }
                     total.bodiesRemoved += batch.bodiesRemoved
                     total.payloadsRemoved += batch.payloadsRemoved
                     total.jobsPruned += batch.jobsPruned

@@ -154,11 +154,21 @@ struct GatewayOptions: ParsableArguments {
     }
 
     /// The transport and filing dependencies, when the gateway is configured.
-    func filingDependencies(client: PostgresClient, logger: Logger) throws -> (GatewayTransport, IRDFilingHandler.Dependencies)? {
+    ///
+    /// - Parameter connectionsPerHost: the transport's pool size, when the caller knows how many calls it may have
+    ///   in flight (a worker's concurrency); otherwise the transport's default.
+    func filingDependencies(
+        client: PostgresClient, logger: Logger, connectionsPerHost: Int? = nil
+    ) throws -> (GatewayTransport, IRDFilingHandler.Dependencies)? {
         guard self.isConfigured else { return nil }
         let endpoint = try self.endpoint()
         try self.checkOverrides(for: endpoint, logger: logger)
-        let transport = try GatewayTransport(configuration: try self.transportConfiguration(profile: endpoint.profile), logger: logger)
+        var transportConfiguration = try self.transportConfiguration(profile: endpoint.profile)
+        if let connectionsPerHost {
+            transportConfiguration.connectionPool.maximumConnectionsPerHost = max(
+                connectionsPerHost, transportConfiguration.connectionPool.maximumConnectionsPerHost)
+        }
+        let transport = try GatewayTransport(configuration: transportConfiguration, logger: logger)
         guard let clientID = self.value(self.clientID, "TUKU_OAUTH_CLIENT_ID") else {
             throw ValidationError("no OAuth client id: --oauth-client-id or TUKU_OAUTH_CLIENT_ID")
         }

@@ -36,11 +36,29 @@ struct QueueBenchCommand: AsyncParsableCommand {
     @Option(help: "Worker process counts to drain with.")
     var processes: [Int] = [1, 2]
 
-    @Option(help: "--concurrency given to each worker.")
+    @Option(help: "--concurrency given to each worker in the tuned drains.")
     var concurrency: Int = 2000
 
-    @Option(name: .customLong("claim-batch"), help: "--claim-batch given to each worker.")
+    @Option(name: .customLong("claim-batch"), help: "--claim-batch given to each worker in the tuned drains.")
     var claimBatch: Int = 500
+
+    @Option(
+        name: .customLong("worker-settings"),
+        help: "Which worker flags to drain with: default (`tuku worker` as it comes), tuned (--concurrency/--claim-batch above), or both.")
+    var workerSettings: WorkerSettingsChoice = .both
+
+    enum WorkerSettingsChoice: String, ExpressibleByArgument, Sendable {
+        case `default`, tuned, both
+    }
+
+    /// The worker flag sets to drain with, in order.
+    var drainSettings: [QueueBench.WorkerSettings] {
+        switch self.workerSettings {
+        case .default: [.default]
+        case .tuned: [.tuned(concurrency: self.concurrency, claimBatch: self.claimBatch)]
+        case .both: [.default, .tuned(concurrency: self.concurrency, claimBatch: self.claimBatch)]
+        }
+    }
 
     func run() async throws {
         let serverURL = try self.serverURL()
@@ -71,6 +89,10 @@ struct QueueBenchCommand: AsyncParsableCommand {
             try await Migrator(client: client, logger: logger).migrate()
             let bench = QueueBench(client: client, url: benchURL, logger: logger, command: self)
             print(Self.machine())
+            let settings = try await DatabaseSettings.read(from: client, logger: logger)
+            print(
+                "database: \(settings) (\(settings.isDurable ? "durable: commits survive a crash" : "NOT durable: a crash may lose commits"))")
+            for worker in self.drainSettings { print("workers, \(worker.label): tuku worker \(worker.arguments.joined(separator: " "))") }
             print("")
             var rounds: [(label: String, figures: QueueBench.Figures)] = []
             rounds.append(("empty history", try await bench.round()))
@@ -115,8 +137,26 @@ struct QueueBenchCommand: AsyncParsableCommand {
 
 /// The measurements behind `tuku bench queue`.
 struct QueueBench: Sendable {
+    /// The flags the drain's workers run with.
+    struct WorkerSettings: Sendable {
+        var label: String
+        var arguments: [String]
+
+        /// `tuku worker` with its defaults (only quieter logs).
+        static let `default` = WorkerSettings(label: "default flags", arguments: ["--log-level", "warning"])
+
+        /// Larger claims and more jobs in hand, fewer connections.
+        static func tuned(concurrency: Int, claimBatch: Int) -> WorkerSettings {
+            WorkerSettings(
+                label: "tuned flags",
+                arguments: [
+                    "--concurrency", "\(concurrency)", "--claim-batch", "\(claimBatch)", "--max-connections", "8", "--log-level", "warning",
+                ])
+        }
+    }
+
     struct Figures: Sendable {
-        var drain: [(processes: Int, jobsPerSecond: Double, peakRSSMegabytes: Double, heapPages: Int64)] = []
+        var drain: [(settings: String, processes: Int, jobsPerSecond: Double, peakRSSMegabytes: Double, heapPages: Int64)] = []
         var enqueueRowsPerSecond: Double = 0
         var latencyP50Milliseconds: Double = 0
         var latencyP99Milliseconds: Double = 0
@@ -133,9 +173,11 @@ struct QueueBench: Sendable {
     func round() async throws -> Figures {
         var figures = Figures()
         figures.enqueueRowsPerSecond = try await self.enqueue()
-        for processes in self.command.processes {
-            let (rate, rss, pages) = try await self.drain(processes: processes)
-            figures.drain.append((processes, rate, rss, pages))
+        for settings in self.command.drainSettings {
+            for processes in self.command.processes {
+                let (rate, rss, pages) = try await self.drain(processes: processes, settings: settings)
+                figures.drain.append((settings.label, processes, rate, rss, pages))
+            }
         }
         (figures.latencyP50Milliseconds, figures.latencyP99Milliseconds) = try await self.latency()
         (figures.claimP50Milliseconds, figures.claimP99Milliseconds) = try await self.claimLatency()
@@ -188,8 +230,8 @@ struct QueueBench: Sendable {
 
     /// Starts worker processes on an empty queue, inserts `jobs` no-op jobs in one statement and measures,
     /// from the database's own timestamps, how fast they are claimed, run and acknowledged.
-    private func drain(processes: Int) async throws -> (Double, Double, Int64) {
-        let workers = try (0..<processes).map { _ in try self.startWorker() }
+    private func drain(processes: Int, settings: WorkerSettings) async throws -> (Double, Double, Int64) {
+        let workers = try (0..<processes).map { _ in try self.startWorker(settings) }
         defer { self.stop(workers) }
         try await self.waitFor("SELECT count(*) = \(processes) FROM tuku.workers WHERE state = 'running'")
         try await Task.sleep(for: .milliseconds(500))
@@ -227,7 +269,7 @@ struct QueueBench: Sendable {
 
     /// Single inserts into an idle queue, each timed from its insert to its claim by the database clock.
     private func latency() async throws -> (Double, Double) {
-        let worker = try self.startWorker()
+        let worker = try self.startWorker(self.command.drainSettings.last ?? .default)
         defer { self.stop([worker]) }
         try await self.waitFor("SELECT count(*) = 1 FROM tuku.workers WHERE state = 'running'")
         try await Task.sleep(for: .milliseconds(500))
@@ -298,13 +340,8 @@ struct QueueBench: Sendable {
         try await self.client.execute("VACUUM ANALYZE tuku.attempts", logger: self.logger)
     }
 
-    private func startWorker() throws -> BenchWorker {
-        try BenchWorker(
-            url: self.url,
-            arguments: [
-                "--concurrency", "\(self.command.concurrency)", "--claim-batch", "\(self.command.claimBatch)",
-                "--poll-interval-ms", "1000", "--log-level", "warning", "--max-connections", "8",
-            ])
+    private func startWorker(_ settings: WorkerSettings) throws -> BenchWorker {
+        try BenchWorker(url: self.url, arguments: settings.arguments)
     }
 
     private func stop(_ workers: [BenchWorker]) {
@@ -330,10 +367,11 @@ struct QueueBench: Sendable {
         func row(_ name: String, _ target: String, _ value: (Figures) -> String) {
             table.append([name, target] + rounds.map { value($0.figures) })
         }
-        let processCounts = rounds.first?.figures.drain.map(\.processes) ?? []
-        for (index, processes) in processCounts.enumerated() {
+        let drains = rounds.first?.figures.drain.map { ($0.settings, $0.processes) } ?? []
+        for (index, (settings, processes)) in drains.enumerated() {
             row(
-                "drain, \(processes) worker process\(processes == 1 ? "" : "es") (no-op jobs/s)", processes == 2 ? ">= 20,000" : "",
+                "drain, \(processes) worker process\(processes == 1 ? "" : "es"), \(settings) (no-op jobs/s)",
+                processes == 2 && settings.hasPrefix("tuned") ? ">= 20,000" : "",
                 { String(format: "%.0f", $0.drain[index].jobsPerSecond) })
         }
         row("table pages holding the drained jobs (last run)", "", { "\($0.drain.last?.heapPages ?? 0)" })

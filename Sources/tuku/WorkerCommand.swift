@@ -78,7 +78,12 @@ struct WorkerCommand: AsyncParsableCommand {
         if let timeout = self.gateway.timeoutSeconds {
             for kind in definitions.keys where definitions[kind]?.gatewayOperation != nil { definitions[kind]?.timeoutSeconds = timeout }
         }
-        let filing = try self.gateway.filingDependencies(client: client, logger: logger)
+        // A run may make up to four calls of its kind's timeout (a status check, the send, the send again after a
+        // token refresh, the refresh itself), plus its pacing wait; past that and the margin it is abandoned.
+        configuration.runTimeouts = definitions.mapValues { $0.gatewayOperation == nil ? $0.timeout : $0.timeout * 4 }
+        configuration.exitProcessAfter = configuration.shutdownGracePeriod + configuration.ackFlushTimeout + .seconds(10)
+        // One pooled connection per job in hand: a call never waits behind slow answers for a connection.
+        let filing = try self.gateway.filingDependencies(client: client, logger: logger, connectionsPerHost: self.concurrency)
         let handlers = try StandardHandlers.registry(definitions: definitions, filing: filing?.1)
         configuration.kinds = .handling(handlers.kinds, known: Array(definitions.keys))
         if filing == nil {

@@ -19,6 +19,8 @@ final class TestTLSServer: Sendable {
         case closeAfterRequest
         /// 200 with a body of `bytes` bytes.
         case respond(bytes: Int)
+        /// 200 with an empty body, `seconds` after the request (a slow gateway).
+        case slow(seconds: Int64)
     }
 
     /// The port the server listens on.
@@ -120,6 +122,12 @@ final class TestTLSServer: Sendable {
                     self.respond(context: context, body: ByteBuffer(string: text))
                 case .respond(let bytes):
                     self.respond(context: context, body: ByteBuffer(repeating: UInt8(ascii: "x"), count: bytes))
+                case .slow(let seconds):
+                    let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
+                    let bound = NIOLoopBound(context, eventLoop: context.eventLoop)
+                    context.eventLoop.scheduleTask(in: .seconds(seconds)) {
+                        handler.value.respond(context: bound.value, body: ByteBuffer(string: "slow"))
+                    }
                 case .stall:
                     break
                 case .closeAfterRequest:

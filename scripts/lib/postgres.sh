@@ -2,6 +2,11 @@
 # A throwaway PostgreSQL cluster for tests, the demo and benchmarks.
 # Source this file, then: tuku_pg_start DIR [PORT]; ...; tuku_pg_stop DIR
 # tuku_pg_start exports TUKU_DATABASE_URL (and PGHOST/PGPORT/PGUSER/PGPASSWORD/PGDATABASE for psql).
+#
+# Durability: by default the cluster runs with fsync, synchronous_commit and full_page_writes off (throwaway test
+# data; a crash may lose committed transactions). With TUKU_PG_DURABLE=1 it keeps PostgreSQL's durable defaults
+# (all three on), which Tuku's delivery promise needs (docs/queue.md, "Durability"): scripts/bench and the chaos
+# suite run that way. TUKU_PG_MODE is exported as `durable` or `fast` for reports.
 
 tuku_pg_ensure_installed() {
   if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
@@ -49,8 +54,14 @@ tuku_pg_start() {
       --auth-host=scram-sha-256 --pwfile="$dir/pwfile" -E UTF8 --locale=C.UTF-8 >"$dir/initdb.log" 2>&1 \
       || { cat "$dir/initdb.log" >&2; return 1; }
   fi
-  tuku_pg_as_owner "$TUKU_PGBIN/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
-    -o "-p $port -c listen_addresses=127.0.0.1 -k $dir -c max_connections=300 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c shared_buffers=256MB" \
+  local durability="-c fsync=off -c synchronous_commit=off -c full_page_writes=off" mode=fast
+  if [ "${TUKU_PG_DURABLE:-0}" = 1 ]; then
+    durability="-c fsync=on -c synchronous_commit=on -c full_page_writes=on"
+    mode=durable
+  fi
+  # The options are kept beside the data so that a test restarting the cluster (pg_ctl restart) keeps them.
+  echo "-p $port -c listen_addresses=127.0.0.1 -k $dir -c max_connections=300 $durability -c shared_buffers=256MB" > "$dir/options"
+  tuku_pg_as_owner "$TUKU_PGBIN/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 -o "$(cat "$dir/options")" \
     start >/dev/null || { tail -20 "$dir/server.log" >&2; return 1; }
   echo "$port" > "$dir/port"
   tuku_pg_as_owner psql -q -h "$dir" -p "$port" -U postgres -d postgres -v ON_ERROR_STOP=1 <<SQL >/dev/null
@@ -72,7 +83,15 @@ SELECT 'CREATE DATABASE tuku OWNER tuku' WHERE NOT EXISTS (SELECT 1 FROM pg_data
 SQL
   export PGHOST=127.0.0.1 PGPORT=$port PGUSER=tuku PGPASSWORD=tuku PGDATABASE=tuku
   export TUKU_DATABASE_URL="postgres://tuku:tuku@127.0.0.1:$port/tuku"
-  export TUKU_PG_DIR=$dir
+  export TUKU_PG_DIR=$dir TUKU_PG_MODE=$mode
+}
+
+# Restarts the cluster in DIR with pg_ctl's shutdown MODE (fast or immediate), keeping its options.
+tuku_pg_restart() {
+  local dir=$1 mode=${2:-fast}
+  tuku_pg_ensure_installed
+  tuku_pg_as_owner "$TUKU_PGBIN/pg_ctl" -D "$dir/data" -l "$dir/server.log" -m "$mode" -w -t 60 -o "$(cat "$dir/options")" \
+    restart >/dev/null || { tail -20 "$dir/server.log" >&2; return 1; }
 }
 
 tuku_pg_stop() {

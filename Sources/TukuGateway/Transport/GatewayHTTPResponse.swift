@@ -17,18 +17,27 @@ public struct GatewayHTTPResponse: Sendable, CustomStringConvertible {
     /// From the start of the call until the request head had been written to the connection: the wait for a
     /// connection, and the TLS handshake when a new one was opened. Pacing reports the send time with it.
     public var sentAfter: Duration?
+    /// How long the call waited for a pooled connection to come free (part of ``sentAfter``).
+    public var connectionWait: Duration
 
-    /// Whether the call had to open a connection first (its head was written later than a pooled connection
-    /// allows): the transport's connection estimate and pacing's send report both go by this one rule.
-    public var openedConnection: Bool { ConnectionEstimate.openedConnection(sentAfter: self.sentAfter) }
+    /// Whether the call had to open a connection first (its head was written later, after it had a connection,
+    /// than a pooled connection allows): the transport's connection estimate and pacing's send report both go by
+    /// this one rule.
+    public var openedConnection: Bool {
+        ConnectionEstimate.openedConnection(sentAfter: self.sentAfter.map { $0 - self.connectionWait })
+    }
 
     /// Creates a response.
-    public init(status: HTTPResponseStatus, headers: HTTPHeaders, body: ByteBuffer, latency: Duration, sentAfter: Duration? = nil) {
+    public init(
+        status: HTTPResponseStatus, headers: HTTPHeaders, body: ByteBuffer, latency: Duration, sentAfter: Duration? = nil,
+        connectionWait: Duration = .zero
+    ) {
         self.status = status
         self.headers = headers
         self.body = body
         self.latency = latency
         self.sentAfter = sentAfter
+        self.connectionWait = connectionWait
     }
 
     /// The body bytes.

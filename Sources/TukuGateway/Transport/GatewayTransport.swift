@@ -25,6 +25,8 @@ public final class GatewayTransport: Sendable {
     private let client: HTTPClient
     private let logger: Logger
     private let connections = ConnectionEstimate()
+    /// At most one call in flight per pooled connection; the others wait for one within their own deadline.
+    private let slots: ConnectionSlots
 
     /// Whether a call starting now would likely have to open a new connection (no pooled connection this transport
     /// opened is idle, as far as it can tell). Pacing treats such a call's arrival as uncertain until it is answered.
@@ -60,6 +62,7 @@ public final class GatewayTransport: Sendable {
         http.connectionPool.retryConnectionEstablishment = configuration.connectionPool.retryConnectionEstablishment
 
         self.configuration = configuration
+        self.slots = ConnectionSlots(limit: configuration.connectionPool.maximumConnectionsPerHost)
         self.clientCertificateNotValidAfter = tls.clientCertificateNotValidAfter
         self.logger = logger
         self.client = HTTPClient(eventLoopGroup: eventLoopGroup, configuration: http, backgroundActivityLogger: logger)
@@ -105,19 +108,42 @@ public final class GatewayTransport: Sendable {
 
         let clock = ContinuousClock()
         let start = clock.now
-        self.connections.started()
         let deadline = start + timeout
+        // Wait for a connection of our own first (see ConnectionSlots): the wait counts against this call's deadline.
+        let host = Self.hostKey(url)
+        guard await self.slots.acquire(host: host, until: deadline) else {
+            let failure =
+                Task.isCancelled
+                ? TransportError(.cancelled, "the call was cancelled while waiting for a connection", requestMayHaveReachedGateway: false, endpoint: endpoint)
+                : TransportError(
+                    .noConnectionAvailable,
+                    "every pooled connection (\(self.slots.limit)) stayed busy until the per-call timeout of \(timeout)",
+                    requestMayHaveReachedGateway: false, endpoint: endpoint)
+            logger.notice(
+                "gateway call waited for a connection until its deadline",
+                metadata: ["gateway.endpoint": "\(endpoint)", "transport.error_code": "\(failure.code)"])
+            throw failure
+        }
+        defer { self.slots.release(host: host) }
+        let waited = clock.now - start
+        if waited > .milliseconds(100) {
+            logger.debug(
+                "gateway call waited for a connection",
+                metadata: ["gateway.endpoint": "\(endpoint)", "transport.connection_wait_ms": "\(Self.milliseconds(waited))"])
+        }
+        let remaining = deadline - clock.now
+        self.connections.started()
         let maximumResponseBodySize = self.configuration.maximumResponseBodySize
         let client = self.client
         let prepared = request
         do {
             let response = try await withThrowingTaskGroup(of: GatewayHTTPResponse.self) { group in
                 group.addTask {
-                    let response = try await client.execute(prepared, timeout: TimeAmount(timeout), logger: logger)
+                    let response = try await client.execute(prepared, timeout: TimeAmount(remaining), logger: logger)
                     let body = try await response.body.collect(upTo: maximumResponseBodySize)
                     return GatewayHTTPResponse(
                         status: response.status, headers: response.headers, body: body, latency: clock.now - start,
-                        sentAfter: marker.requestHeadSentAt.map { $0 - start })
+                        sentAfter: marker.requestHeadSentAt.map { $0 - start }, connectionWait: waited)
                 }
                 // AsyncHTTPClient's deadline ends when the response head arrives; this one also covers the body.
                 group.addTask {
@@ -141,7 +167,7 @@ public final class GatewayTransport: Sendable {
             let failure = TransportError.classify(error, requestHeadSent: marker.requestHeadSent, endpoint: endpoint, timeout: timeout)
             // Any failure may have cost the connection it ran on (a timed-out one is closed by the client).
             self.connections.ended(
-                openedConnection: ConnectionEstimate.openedConnection(sentAfter: marker.requestHeadSentAt.map { $0 - start }),
+                openedConnection: ConnectionEstimate.openedConnection(sentAfter: marker.requestHeadSentAt.map { $0 - start - waited }),
                 connectionLost: true)
             logger.warning(
                 "gateway call failed",
@@ -154,6 +180,13 @@ public final class GatewayTransport: Sendable {
                 ])
             throw failure
         }
+    }
+
+    /// The pool's key for a URL: scheme, host and port.
+    static func hostKey(_ url: String) -> String {
+        guard let components = URLComponents(string: url) else { return url }
+        let scheme = components.scheme ?? "https"
+        return "\(scheme)://\(components.host ?? ""):\(components.port ?? (scheme == "http" ? 80 : 443))"
     }
 
     /// Sends `body` with `POST` and returns the complete response; see ``post(url:body:headers:timeout:logger:)``.

@@ -20,6 +20,7 @@ public struct TransportError: Error, Sendable, CustomStringConvertible, CustomDe
             case cancelled = "cancelled"
             case clientShutDown = "client_shut_down"
             case invalidConfiguration = "invalid_configuration"
+            case noConnectionAvailable = "no_connection_available"
         }
         private let base: Base
 
@@ -49,6 +50,10 @@ public struct TransportError: Error, Sendable, CustomStringConvertible, CustomDe
         /// The configuration or the call is unusable: a missing or malformed PEM file, a private key that does not
         /// match its certificate, a URL that is not `https`. Nothing was sent.
         public static let invalidConfiguration = Code(base: .invalidConfiguration)
+        /// Every pooled connection to the host stayed busy (with other calls) until this call's deadline. Nothing was
+        /// sent. Waiting for a connection is pacing, not a failure of the call: callers should not count it as an
+        /// attempt.
+        public static let noConnectionAvailable = Code(base: .noConnectionAvailable)
 
         /// The code as a stable snake_case string, for logs and metrics.
         public var description: String { self.base.rawValue }
