@@ -93,7 +93,7 @@ public final class IRDSchemaValidator: @unchecked Sendable {
         let collector = ProblemCollector()
         xmlSchemaSetValidStructuredErrors(context, collectProblem, Unmanaged.passUnretained(collector).toOpaque())
         let result = withExtendedLifetime(collector) { xmlSchemaValidateOneElement(context, target) }
-        if result == 0, collector.raw.isEmpty { return .valid(Self.name(of: target)) }
+        if result == 0, collector.raw.isEmpty { return .valid(Self.name(of: target), line: Int(xmlGetLineNo(target))) }
         var problems = collector.problems(in: document)
         if problems.isEmpty {
             problems = [SchemaProblem(line: Int(xmlGetLineNo(target)), column: 1, message: "the element failed validation")]
