@@ -114,6 +114,13 @@ let package = Package(
             swiftSettings: strictSwift6,
             plugins: ["TukuEmbedPlugin"]
         ),
+        // libxml2 (system library), for validating SOAP request bodies against IRD's XSDs in `tuku sandbox`.
+        .systemLibrary(
+            name: "CLibXML2",
+            path: "Sources/CLibXML2",
+            pkgConfig: "libxml-2.0",
+            providers: [.apt(["libxml2-dev"])]
+        ),
         // `tuku sandbox`: our emulation of IRD's gateway (mutual and one-way TLS listeners, OAuth, SOAP filing
         // endpoints, rate and concurrency limits, fault injection, an arrivals log) for the demo, tests and benchmarks.
         .target(
@@ -122,6 +129,7 @@ let package = Package(
                 "TukuCore",
                 "TukuIRD",
                 "TukuGateway",
+                "CLibXML2",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -132,7 +140,8 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
-            swiftSettings: strictSwift6
+            swiftSettings: strictSwift6,
+            plugins: ["TukuEmbedPlugin"]
         ),
         // The thin executable: argument parsing, configuration, the ServiceGroup.
         .executableTarget(

@@ -4,7 +4,7 @@ import PackagePlugin
 /// Embeds the repository's operator-facing files into the target that applies them.
 ///
 /// `TukuPostgres` gets every file under `sql/` (migrations and dashboards); `TukuFiling` gets every
-/// file under `jobs/` (job kind definitions and examples). The binary therefore applies the very files a
+/// file under `jobs/` (job kind definitions and examples); `TukuSandbox` gets IRD's XSDs under `sandbox/ird-schemas/`. The binary therefore applies the very files a
 /// DBA reads in the repository, never a copy that can drift.
 @main
 struct TukuEmbedPlugin: BuildToolPlugin {
@@ -18,6 +18,9 @@ struct TukuEmbedPlugin: BuildToolPlugin {
         case "TukuFiling":
             folder = "jobs"
             typeName = "EmbeddedJobKinds"
+        case "TukuSandbox":
+            folder = "sandbox/ird-schemas"
+            typeName = "EmbeddedIRDSchemas"
         default:
             return []
         }

@@ -10,11 +10,13 @@ struct SandboxCommand: AsyncParsableCommand {
         abstract: "Run Tuku's emulation of IRD's gateway (mutual and one-way TLS, OAuth, SOAP filing, limits, faults).",
         discussion: """
             Prints `listening mtls=HOST:PORT tls=HOST:PORT` on standard output once both listeners are bound, and a \
-            `stopped calls=… filings=… duplicate_filings=… duplicates_refused=… employments=… employment_creates_refused=…` \
-            line on SIGTERM/SIGINT.
+            `stopped calls=… filings=… duplicate_filings=… duplicates_refused=… employments=… employment_creates_refused=… \
+            schema_rejections=…` line on SIGTERM/SIGINT.
+            Strict by default: every SOAP body is validated against IRD's XSDs (status 21), RetrieveStatus answers 103 \
+            for a payday without a return, and payday filing refuses M2M JWTs (status 2).
             Routes: POST /gateway/gws/returns/ and /gateway/gws/employment/v2/ (also /gateway2/…), \
             GET /oauth/authorize, POST /oauth/token, POST /sandbox/grant, GET /sandbox/stats.
-            Faults: 429, 503, 504-after-store, reset, slow, malformed, html.
+            Faults: 429, 503, 504-after-store, reset, slow, malformed, html, stall.
             """
     )
 
@@ -37,19 +39,31 @@ struct SandboxCommand: AsyncParsableCommand {
     @Option(help: "Requests per second per client (0 = unlimited).") var rate: Double = 0
     @Option(name: .customLong("max-concurrency"), help: "Calls in flight per client (0 = unlimited).") var maximumConcurrency = 0
 
-    @Option(help: "Fault rates, e.g. 429:0.05,503:0.05,504-after-store:0.05,reset:0.02,slow:0.01,malformed:0.01,html:0.01.")
+    @Option(
+        help: "Fault rates, e.g. 429:0.05,503:0.05,504-after-store:0.05,reset:0.02,slow:0.01,malformed:0.01,html:0.01,stall:0.01.")
     var faults: String?
     @Option(name: .customLong("fault-script"), help: "File with one fault per line (ok = none) for successive SOAP calls.")
     var faultScript: String?
     @Option(help: "Seed of the fault generator.") var seed: UInt64 = 1
-    @Option(name: .customLong("slow-delay"), help: "Seconds the slow fault holds an answer back.") var slowDelay: Double = 75
+    @Option(name: .customLong("slow-delay"), help: "Seconds the slow fault holds an answer back (and stall the connection).")
+    var slowDelay: Double = 75
     @Option(name: .customLong("fault-retry-after"), help: "Retry-After seconds of injected 429 and 503 answers.") var faultRetryAfter:
         Double = 1
 
     @Option(help: "A second original return for a filed payday: reject (code 107) or accept (counted as a duplicate filing).")
     var duplicates: String = DuplicatePolicy.reject.rawValue
-    @Option(name: .customLong("processing-delay"), help: "Seconds a stored return shows as Submitted before Ontime-processed.")
+    @Option(
+        name: .customLong("processing-delay"),
+        help: "Seconds a stored return shows as Submitted before Ontime-processed (or Late-processed).")
     var processingDelay: Double = 5
+    @Option(
+        name: .customLong("no-return-status"),
+        help: "RetrieveStatus for a payday without a return: 103 (IRD's No return found) or expected (status EXP, no key).")
+    var noReturnStatus: String = NoReturnAnswer.noReturnFound.rawValue
+    @Flag(
+        name: .customLong("accept-m2m-payday-filing"),
+        help: "Leniency for tests: accept M2M JWTs on payday filing (IRD accepts OAuth only; default: status 2).")
+    var acceptM2MPaydayFiling = false
     @Option(help: "Append one JSON line per request to this file.") var arrivals: String?
     @Option(name: .customLong("shutdown-grace"), help: "Seconds requests in flight may take to finish after SIGTERM.")
     var shutdownGrace: Double = 5
@@ -62,6 +76,7 @@ struct SandboxCommand: AsyncParsableCommand {
             throw ValidationError("durations must not be negative (token lifetimes must be positive)")
         }
         guard DuplicatePolicy(rawValue: duplicates) != nil else { throw ValidationError("--duplicates must be reject or accept") }
+        guard NoReturnAnswer(rawValue: noReturnStatus) != nil else { throw ValidationError("--no-return-status must be 103 or expected") }
         guard !clients.isEmpty || clientsFile != nil else {
             throw ValidationError("register at least one OAuth client: --client ID:SECRET or --clients FILE")
         }
@@ -82,6 +97,7 @@ struct SandboxCommand: AsyncParsableCommand {
         configuration.mutualTLSPort = mutualTLSPort
         configuration.oneWayTLSPort = oneWayTLSPort
         configuration.m2mCertificatePaths = m2mCertificates
+        configuration.acceptsM2MOnPaydayFiling = acceptM2MPaydayFiling
         configuration.limits = .init(rate: rate > 0 ? rate : nil, maximumConcurrency: maximumConcurrency > 0 ? maximumConcurrency : nil)
         var plan = FaultPlan(seed: seed)
         if let faults { plan.rates = try FaultPlan.parseRates(faults) }
@@ -95,7 +111,8 @@ struct SandboxCommand: AsyncParsableCommand {
         configuration.slowDelay = Self.duration(slowDelay)
         configuration.faultRetryAfter = Self.duration(faultRetryAfter)
         configuration.filings = .init(
-            duplicatePolicy: DuplicatePolicy(rawValue: duplicates) ?? .reject, processingDelay: Self.duration(processingDelay))
+            duplicatePolicy: DuplicatePolicy(rawValue: duplicates) ?? .reject, processingDelay: Self.duration(processingDelay),
+            noReturnAnswer: NoReturnAnswer(rawValue: noReturnStatus) ?? .noReturnFound)
         configuration.arrivalsPath = arrivals
         configuration.shutdownGracePeriod = Self.duration(shutdownGrace)
 

@@ -51,14 +51,14 @@ struct SandboxOAuthTests {
             await #expect(throws: TokenError.self) { _ = try await tokens.exchange(code: Secret(code), redirectURI: Sandbox.redirectURI) }
 
             let file = try sandbox.envelope("ird.ei.status", "by-payday")
-            #expect(try await sandbox.result(file, token: first.accessToken.value).isSuccess)
+            #expect(try await sandbox.result(file, token: first.accessToken.value).firstError?.statusCode == 103)  // authenticated; no return held
 
             let firstRefresh = try #require(first.refreshToken)
             let second = try await tokens.refresh(firstRefresh)
             let secondRefresh = try #require(second.refreshToken)
             #expect(secondRefresh != firstRefresh)
             #expect(second.accessToken != first.accessToken)
-            #expect(try await sandbox.result(file, token: second.accessToken.value).isSuccess)
+            #expect(try await sandbox.result(file, token: second.accessToken.value).firstError?.statusCode == 103)  // authenticated; no return held
 
             // Reuse of the spent refresh token: refused, and the family (every access and refresh token) is revoked.
             await #expect(throws: TokenError.self) { _ = try await tokens.refresh(firstRefresh) }
@@ -67,7 +67,7 @@ struct SandboxOAuthTests {
             await #expect(throws: TokenError.self) { _ = try await tokens.refresh(secondRefresh) }
 
             // Other families are untouched.
-            #expect(try await sandbox.result(file, token: sandbox.grant().access).isSuccess)
+            #expect(try await sandbox.result(file, token: sandbox.grant().access).firstError?.statusCode == 103)  // authenticated; no return held
 
             let wrongSecret = OAuthTokenClient(
                 tokenURL: tokens.tokenURL, clientID: Sandbox.clientID, clientSecret: Secret("wrong"),
@@ -84,14 +84,14 @@ struct SandboxOAuthTests {
             let first = try await tokens.exchange(code: Secret(code), redirectURI: Sandbox.redirectURI)
             let own = try sandbox.envelope("ird.ei.status", "by-payday")  // employer 49-091-850
             let other = try sandbox.envelope("ird.ei.file", "deductions")  // employer 123-041-607
-            #expect(try await sandbox.result(own, token: first.accessToken.value).isSuccess)
+            #expect(try await sandbox.result(own, token: first.accessToken.value).firstError?.statusCode == 103)  // authenticated; no return held
             let refused = try await sandbox.result(other, token: first.accessToken.value)
             #expect(refused.firstError?.statusCode == 3)
             #expect(sandbox.server.router.filings.count == 0)
 
             let second = try await tokens.refresh(try #require(first.refreshToken))
             #expect(try await sandbox.result(other, token: second.accessToken.value).firstError?.statusCode == 3)
-            #expect(try await sandbox.result(own, token: second.accessToken.value).isSuccess)
+            #expect(try await sandbox.result(own, token: second.accessToken.value).firstError?.statusCode == 103)  // authenticated; no return held
             // A token granted without naming employers may act for any.
             #expect(try await sandbox.result(other, token: sandbox.grant().access).isSuccess)
         }
@@ -100,7 +100,10 @@ struct SandboxOAuthTests {
     @Test("an M2M JWT signed with a registered certificate is accepted without Bearer; others are code 1")
     func m2mTokens() async throws {
         let certificates = try TestCertificates.shared.get()
-        try await Sandbox.run({ $0.m2mCertificatePaths = [certificates.path("jwt-rsa.pem")] }) { sandbox in
+        try await Sandbox.run({
+            $0.m2mCertificatePaths = [certificates.path("jwt-rsa.pem")]
+            $0.acceptsM2MOnPaydayFiling = true  // the M2M verifier under test; payday filing refuses M2M by default
+        }) { sandbox in
             let registered = try await M2MTokenSigner(
                 signingKeyPath: certificates.path("jwt-rsa.key"), signingCertificatePath: certificates.path("jwt-rsa.pem"),
                 configuration: .init(issuer: "tuku.test"))
@@ -113,13 +116,13 @@ struct SandboxOAuthTests {
                 guard case .result(let result) = try GatewayResponseParser.parse(Data(response.bodyBytes)).content else { return nil }
                 return result.firstError?.statusCode ?? 0
             }
-            #expect(try await statusCode(registered.authorizationHeaderValue()) == 0)
+            #expect(try await statusCode(registered.authorizationHeaderValue()) == 103)  // authenticated; no return held
             #expect(try await statusCode(unregistered.authorizationHeaderValue()) == 1)
             // Exactly 8 hours is the longest lifetime IRD allows.
             let eightHours = try await M2MTokenSigner(
                 signingKeyPath: certificates.path("jwt-rsa.key"), signingCertificatePath: certificates.path("jwt-rsa.pem"),
                 configuration: .init(issuer: "tuku.test", lifetime: .seconds(8 * 3600)))
-            #expect(try await statusCode(eightHours.authorizationHeaderValue()) == 0)
+            #expect(try await statusCode(eightHours.authorizationHeaderValue()) == 103)
             let token = try await registered.authorizationHeaderValue()
             let tampered = String(token.dropLast(4)) + (token.hasSuffix("AAAA") ? "BBBB" : "AAAA")
             #expect(try await statusCode(tampered) == 1)

@@ -16,12 +16,15 @@ public enum SandboxFault: String, Sendable, Hashable, CaseIterable, CustomString
     case malformed = "malformed"
     /// HTTP 502 with an HTML error page, as a load balancer sends; the call is not processed.
     case htmlErrorPage = "html"
+    /// A call that times out without reaching IRD: not processed (nothing stored), the connection held open without
+    /// an answer for the slow delay, then closed with a TCP reset. The client's deadline passes first.
+    case stall = "stall"
 
     /// Whether the call is processed (and a File stored) before the fault shows.
     public var processesCall: Bool {
         switch self {
         case .gatewayTimeoutAfterStore, .slow, .malformed: true
-        case .tooManyRequests, .serviceUnavailable, .connectionReset, .htmlErrorPage: false
+        case .tooManyRequests, .serviceUnavailable, .connectionReset, .htmlErrorPage, .stall: false
         }
     }
 

@@ -5,7 +5,7 @@ import TukuIRD
 /// that need stored state (ED build pack §5.2):
 ///
 /// - **Create** of an employee who already has a current relationship with the employer (no finish date, or one
-///   on or after the new start) is refused with code 106, "Employment relationship already exists". This is what
+///   on or after the new start) is refused with code 106, "A relationship between this account and employee IRD already exists". This is what
 ///   a Create sent again after an ambiguous answer meets.
 /// - **Terminate** records the finish date; one before the relationship's start is refused with code 107. Sending
 ///   the same Terminate again is accepted (it states the same fact).
@@ -27,7 +27,7 @@ public final class EmploymentRegistry: Sendable {
         /// Accepted and recorded.
         case accepted
         /// Refused with an IRD status code; `duplicate` names the rule when it is a duplicate Create.
-        case refused(code: Int, message: String, description: String?, duplicate: String?)
+        case refused(code: Int, message: String, duplicate: String?)
     }
 
     private struct Key: Hashable {
@@ -60,8 +60,7 @@ public final class EmploymentRegistry: Sendable {
             case .create:
                 if list.contains(where: { Self.isCurrent($0, at: request.startDate) }) {
                     return .refused(
-                        code: 106, message: "Employment relationship already exists",
-                        description: "employee \(request.employee) already has a current employment with this employer",
+                        code: 106, message: "A relationship between this account and employee IRD already exists",
                         duplicate: "employment-exists")
                 }
                 list.append(Relationship(startDate: request.startDate, finishDate: request.finishDate, client: client))
@@ -76,8 +75,7 @@ public final class EmploymentRegistry: Sendable {
                     Self.latest(in: list, startingOn: request.startDate)
                     ?? { list.append(Relationship(startDate: request.startDate, finishDate: nil, client: client)); return list.count - 1 }()
                 if let finish = request.finishDate, let start = list[index].startDate, finish < start {
-                    return .refused(
-                        code: 107, message: "Employment cease date is before the commencement date", description: nil, duplicate: nil)
+                    return .refused(code: 107, message: "The cease date cannot be before the commence date", duplicate: nil)
                 }
                 list[index].finishDate = request.finishDate
                 return .accepted

@@ -9,6 +9,11 @@ import TukuIRD
 /// the last hour is refused with code 160; another original return for an employer and payday already filed is
 /// refused with code 107 (or stored and counted, with ``DuplicatePolicy/accept``). An amendment must name the
 /// submission key of a return of the same employer and period (code 103 otherwise).
+///
+/// RetrieveStatus (EI build pack §3.2) answers each matching return with its status, submission key and
+/// `minorFormType` EI2: `SUB` (Submitted) during the processing delay, then `OPRCD` (Ontime-processed) or `LPRCD`
+/// (Late-processed) by the received date against the due date (``FilingDeadline``); with no matching return, 103
+/// "No return found" (or `EXP`, with ``NoReturnAnswer/expected``).
 public final class FilingRegistry: Sendable {
     /// Duplicate handling and processing times.
     public struct Configuration: Sendable, Hashable {
@@ -20,15 +25,18 @@ public final class FilingRegistry: Sendable {
         /// How long a stored return shows as `SUB` (Submitted) before it shows as `OPRCD` (Ontime-processed).
         /// Defaults to 5 seconds (IRD: "within 5 minutes").
         public var processingDelay: Duration
+        /// What RetrieveStatus answers when no return matches. Defaults to ``NoReturnAnswer/noReturnFound`` (103).
+        public var noReturnAnswer: NoReturnAnswer
 
         /// Creates a configuration.
         public init(
             duplicatePolicy: DuplicatePolicy = .reject, identicalPayloadWindow: Duration = .seconds(3600),
-            processingDelay: Duration = .seconds(5)
+            processingDelay: Duration = .seconds(5), noReturnAnswer: NoReturnAnswer = .noReturnFound
         ) {
             self.duplicatePolicy = duplicatePolicy
             self.identicalPayloadWindow = identicalPayloadWindow
             self.processingDelay = processingDelay
+            self.noReturnAnswer = noReturnAnswer
         }
     }
 
@@ -94,10 +102,7 @@ public final class FilingRegistry: Sendable {
             if let previous = state.recentPayloads[payloadKey],
                 now.timeIntervalSince(previous) < OAuthAuthority.seconds(configuration.identicalPayloadWindow)
             {
-                return .refused(
-                    code: 160, message: "Duplicate payday submission",
-                    description: "an identical submission for this account, period and payday was received in the last hour",
-                    duplicate: "identical-within-hour")
+                return .refused(code: 160, message: "Duplicate payday submission", duplicate: "identical-within-hour")
             }
             let paydayKey = PaydayKey(employer: request.employer, payDay: request.payDayDate)
             var amends: Int64?
@@ -106,18 +111,13 @@ public final class FilingRegistry: Sendable {
                 guard let key = request.submissionKey, let original = state.returns[key], original.employer == request.employer,
                     original.periodEndDate == request.periodEndDate
                 else {
-                    return .refused(
-                        code: 103, message: "No return found",
-                        description: "no return with this submission key for the employer and period", duplicate: nil)
+                    return .refused(code: 103, message: "No return found", duplicate: nil)
                 }
                 amends = key
             } else if let existing = state.originalsByPayday[paydayKey], !existing.isEmpty {
                 switch configuration.duplicatePolicy {
                 case .reject:
-                    return .refused(
-                        code: 107, message: "Duplicate return",
-                        description: "there is already a return for this payday; amend it with isAmended true",
-                        duplicate: "existing-return")
+                    return .refused(code: 107, message: "Duplicate return", duplicate: "existing-return")
                 case .accept:
                     duplicate = "accepted-again"
                 }
@@ -135,9 +135,8 @@ public final class FilingRegistry: Sendable {
         }
     }
 
-    /// RetrieveStatus: the stored returns for the employer and period (and payday or submission key, when given),
-    /// or a single `EXP` (Expected) status without a submission key when there is none.
-    public func status(_ query: StatusQuery, now: Date = Date()) -> [ReturnStatus] {
+    /// RetrieveStatus: the stored returns for the employer, period and payday (and submission key, when given).
+    public func status(_ query: StatusQuery, now: Date = Date()) -> StatusAnswer {
         let processing = OAuthAuthority.seconds(configuration.processingDelay)
         let found = state.withLock { state in
             state.returns.values.filter { stored in
@@ -147,15 +146,19 @@ public final class FilingRegistry: Sendable {
             }
         }.sorted { $0.submissionKey < $1.submissionKey }
         guard !found.isEmpty else {
-            return [ReturnStatus(code: "EXP", text: "Expected", majorFormType: "EI2")]
+            switch configuration.noReturnAnswer {
+            case .noReturnFound: return .noReturnFound
+            case .expected: return .statuses([ReturnStatus(code: "EXP", text: "Expected", minorFormType: "EI2")])
+            }
         }
-        return found.map { stored in
-            let processed = now.timeIntervalSince(stored.receivedAt) >= processing
-            return ReturnStatus(
-                code: processed ? "OPRCD" : "SUB", text: processed ? "Ontime-processed" : "Submitted",
-                receivedDate: Self.calendarDate(stored.receivedAt), submissionKey: stored.submissionKey,
-                majorFormType: "EI2")
-        }
+        return .statuses(
+            found.map { stored in
+                let processed = now.timeIntervalSince(stored.receivedAt) >= processing
+                let late = FilingDeadline.isLate(payday: stored.payDayDate, receivedAt: stored.receivedAt)
+                let (code, text) =
+                    !processed ? ("SUB", "Submitted") : late ? ("LPRCD", "Late-processed") : ("OPRCD", "Ontime-processed")
+                return ReturnStatus(code: code, text: text, submissionKey: stored.submissionKey, minorFormType: "EI2")
+            })
     }
 
     /// Every stored return, by submission key.
@@ -179,11 +182,4 @@ public final class FilingRegistry: Sendable {
         return "\(text.prefix(4)) \(text.dropFirst(4).prefix(4)) \(text.dropFirst(8).prefix(4)) \(text.suffix(1))"
     }
 
-    /// The UTC calendar date of an instant.
-    static func calendarDate(_ date: Date) -> CalendarDate? {
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = TimeZone(identifier: "UTC")!
-        let parts = calendar.dateComponents([.year, .month, .day], from: date)
-        return CalendarDate(year: parts.year ?? 1970, month: parts.month ?? 1, day: parts.day ?? 1)
-    }
 }

@@ -21,6 +21,8 @@ public struct SandboxStatistics: Sendable, Hashable, Codable {
     public var employmentsCreated = 0
     /// Create calls refused because the employee already had a current employment (code 106).
     public var employmentCreatesRefused = 0
+    /// SOAP calls refused because the body failed validation against IRD's XSDs (code 21).
+    public var schemaRejections = 0
 
     /// Empty counters.
     public init() {}
@@ -30,6 +32,7 @@ public struct SandboxStatistics: Sendable, Hashable, Codable {
         callsByAction[arrival.action, default: 0] += 1
         callsByStatus[String(arrival.status), default: 0] += 1
         if let code = arrival.statusCode { statusCodes[String(code), default: 0] += 1 }
+        if arrival.statusCode == 21 { schemaRejections += 1 }
         if let fault = arrival.fault { faults[fault, default: 0] += 1 }
         switch arrival.duplicate {
         case "accepted-again"?: duplicateFilings += 1
@@ -43,5 +46,6 @@ public struct SandboxStatistics: Sendable, Hashable, Codable {
     public var summaryLine: String {
         "calls=\(calls) filings=\(filingsStored) duplicate_filings=\(duplicateFilings) duplicates_refused=\(duplicatesRefused)"
             + " employments=\(employmentsCreated) employment_creates_refused=\(employmentCreatesRefused)"
+            + " schema_rejections=\(schemaRejections)"
     }
 }

@@ -5,8 +5,12 @@ import TukuGateway
 import TukuIRD
 
 /// Reads a SOAP 1.2 request the way IRD's gateway checks it: well-formed XML, the SOAP 1.2 envelope, the
-/// `wsa:Action` against the service's operations, the body's wrapper elements, then the checks of the payload that
-/// need no stored state (IRD numbers, dates, line items).
+/// `wsa:Action` against the service's operations, the body's wrapper elements, the payload element against IRD's
+/// XSDs (status 21 with the validator's problems in `errorMessage`), then the checks of the payload that need no
+/// stored state (IRD numbers, dates, line items).
+///
+/// Answers carry IRD's standard messages (EI build pack §5, Employment build pack §5) and, like IRD's samples, no
+/// `errorDescription`.
 ///
 /// Elements are matched by namespace URI and local name, never by prefix; attributes by name.
 public enum SOAPRequestReader {
@@ -18,7 +22,7 @@ public enum SOAPRequestReader {
     static let accountTypes: Set<String> = ["EMP", "PSO"]
 
     /// Reads `body` sent to a service offering `operations`.
-    public static func read(_ body: Data, operations: [GatewayOperation]) -> SOAPReadResult {
+    public static func read(_ body: Data, operations: [GatewayOperation], schemas: IRDSchemaValidator) -> SOAPReadResult {
         let checker = XMLParser(data: body)
         checker.shouldResolveExternalEntities = false
         guard !body.isEmpty, checker.parse(), checker.parserError == nil,
@@ -40,33 +44,62 @@ public enum SOAPRequestReader {
             guard let action, let operation = operations.first(where: { $0.action == action }) else {
                 return .unknownAction(action)
             }
-            return .call(ParsedCall(operation: operation, content: content(of: soapBody, operation: operation)))
+            return .call(
+                ParsedCall(operation: operation, content: content(of: soapBody, operation: operation, body: body, schemas: schemas)))
         }
     }
 
     // MARK: Body structure
 
-    private static func content(of soapBody: XMLElement, operation: GatewayOperation) -> ParsedCall.Content {
+    private static func content(
+        of soapBody: XMLElement, operation: GatewayOperation, body: Data, schemas: IRDSchemaValidator
+    ) -> ParsedCall.Content {
         let service = operation.serviceNamespace
         let payload = operation.payloadElement
         guard let operationElement = soapBody.element(service, operation.name),
             let message = operationElement.element(service, operation.requestMessageElement),
-            let wrapper = message.element(operation.requestWrapperNamespace, operation.requestWrapperElement),
-            let request = wrapper.element(payload.namespace, payload.localName)
+            let wrapper = message.element(operation.requestWrapperNamespace, operation.requestWrapperElement)
         else {
-            return .refused([
-                StatusMessage(
-                    statusCode: 20, errorMessage: "Unrecognised XML request",
-                    errorDescription:
-                        "expected Body/\(operation.name)/\(operation.requestMessageElement)/\(operation.requestWrapperElement)/\(payload.localName) in the WSDL's namespaces"
-                )
-            ])
+            return .refused([unrecognised])
         }
-        switch operation {
-        case .fileReturn: return file(request)
-        case .retrieveReturnStatus: return status(request)
-        default: return employment(request, operation: operation)
+        let path = [
+            QualifiedName(IRDNamespace.soapEnvelope, "Envelope"), QualifiedName(IRDNamespace.soapEnvelope, "Body"),
+            QualifiedName(service, operation.name), QualifiedName(service, operation.requestMessageElement),
+            QualifiedName(operation.requestWrapperNamespace, operation.requestWrapperElement),
+        ]
+        // IRD validates late, against its published XSDs; a wrong namespace fails validation (EI build pack §2.3).
+        switch schemas.validate(body, childOf: path) {
+        case .notXML, .notFound:
+            return .refused([unrecognised])
+        case .invalid(let problems):
+            return .refused([failedValidation(problems)])
+        case .valid(let name, let line):
+            let expected = QualifiedName(payload.namespace, payload.localName)
+            guard name == expected, let request = wrapper.element(payload.namespace, payload.localName) else {
+                return .refused([
+                    failedValidation([
+                        SchemaProblem(
+                            line: line, column: 1,
+                            message: "Element '\(name)': This element is not expected. Expected is ( \(expected) ).")
+                    ])
+                ])
+            }
+            switch operation {
+            case .fileReturn: return file(request)
+            case .retrieveReturnStatus: return status(request)
+            default: return employment(request, operation: operation)
+            }
         }
+    }
+
+    /// Code 20: no schema can be determined for the body.
+    static let unrecognised = StatusMessage(statusCode: 20, errorMessage: "Unrecognised XML request")
+
+    /// Code 21 with the validator's problems, worded as IRD's schema-error sample words them.
+    static func failedValidation(_ problems: [SchemaProblem]) -> StatusMessage {
+        StatusMessage(
+            statusCode: 21,
+            errorMessage: "XML Request Failed Validation: [" + problems.map(\.description).joined(separator: ", ") + "]")
     }
 
     // MARK: Shared header
@@ -81,31 +114,27 @@ public enum SOAPRequestReader {
         guard let identifier = parent.element(common, "identifier"),
             let value = identifier.stringValue?.trimmingCharacters(in: .whitespacesAndNewlines), !value.isEmpty
         else {
-            problems.append(schemaProblem("cmn:identifier is missing"))
+            problems.append(invalidData)
             return nil
         }
         let type = identifier.plainAttribute("IdentifierValueType") ?? ""
         guard identifierTypes.contains(type) else {
             problems.append(
                 StatusMessage(
-                    statusCode: 4, errorMessage: "Unauthorised delegation",
-                    errorDescription: "IdentifierValueType must be IRD, ACCIRD or ACC"))
+                    statusCode: 4, errorMessage: "Unauthorised delegation"))
             return nil
         }
         // ACC identifiers carry the IRD number followed by the account suffix, e.g. 131065914EMP002.
         let digits = type == "ACC" ? String(value.prefix(9)) : value
+        // EI build pack §5.1: "The submitted cmn:identifier has an invalid value" is code 4.
         guard isValidIRDNumber(digits, allowUnknown: false) else {
-            problems.append(
-                StatusMessage(
-                    statusCode: 22, errorMessage: "Invalid payload IRD number",
-                    errorDescription: "the identifier fails IRD's modulus-11 check"))
+            problems.append(StatusMessage(statusCode: 4, errorMessage: "Unauthorised delegation"))
             return nil
         }
         guard let accountType = parent.text(common, "accountType"), accountTypes.contains(accountType) else {
             problems.append(
                 StatusMessage(
-                    statusCode: 7, errorMessage: "Account type not supported",
-                    errorDescription: "accountType must be EMP or PSO for payday filing"))
+                    statusCode: 7, errorMessage: "Account type not supported"))
             return nil
         }
         return Header(employer: digits)
@@ -120,12 +149,12 @@ public enum SOAPRequestReader {
         guard let fileHeader = request.element(rc, "fileHeader"), let fileBody = request.element(rc, "fileBody"),
             let formFields = fileBody.element(rc, "formFields")
         else {
-            return .refused([schemaProblem("fileRequest needs rc:fileHeader and rc:fileBody/rc:formFields")])
+            return .refused([invalidData])
         }
         let header = header(in: fileHeader, problems: &problems)
         let periodEnd = date(fileHeader.text(rc, "periodEndDate"), "rc:periodEndDate", problems: &problems)
         if fileHeader.text(rc, "majorFormType") != "EI2" {
-            problems.append(schemaProblem("rc:majorFormType must be EI2 for EI v2 returns"))
+            problems.append(wrongMajorFormType)
         }
         let standard = fileBody.element(rc, "standardFields")
         let isNil = standard?.text(rc, "isNilReturn") == "true"
@@ -135,7 +164,7 @@ public enum SOAPRequestReader {
         let submissionKeyText = formFields.text(ei, "submissionKey")
         let submissionKey = submissionKeyText.flatMap { Int64($0) }
         if submissionKeyText != nil, submissionKey == nil {
-            problems.append(schemaProblem("ei:submissionKey must be an integer"))
+            problems.append(invalidData)
         }
         if formFields.text(ei, "isReverseReplace") == "true", !isAmended {
             problems.append(StatusMessage(statusCode: 132, errorMessage: "Reverse/replace can only be used for an amendment"))
@@ -146,15 +175,13 @@ public enum SOAPRequestReader {
         if let pi = formFields.text(ei, "piIrdNumber"), !isValidIRDNumber(pi, allowUnknown: false) {
             problems.append(
                 StatusMessage(
-                    statusCode: 22, errorMessage: "Invalid payload IRD number",
-                    errorDescription: "piIrdNumber fails IRD's modulus-11 check"))
+                    statusCode: 22, errorMessage: "Invalid payload IRD number"))
         }
         if let periodEnd, let payDay {
             if periodEnd != periodEnd.lastDayOfMonth {
                 problems.append(
                     StatusMessage(
-                        statusCode: 104, errorMessage: "Invalid filing period",
-                        errorDescription: "periodEndDate must be the last day of a month"))
+                        statusCode: 104, errorMessage: "Invalid filing period"))
             }
             if !payDay.isInSameMonth(as: periodEnd) {
                 problems.append(StatusMessage(statusCode: 161, errorMessage: "Payday date not in filing period"))
@@ -166,14 +193,12 @@ public enum SOAPRequestReader {
         }
         var referenceIds: Set<String> = []
         var lineProblems: Set<Int> = []
-        for (index, employee) in employees.enumerated() {
-            let line = index + 1
+        for employee in employees {
             if let reference = employee.text(ei, "referenceId"), !reference.isEmpty {
                 if !referenceIds.insert(reference).inserted, lineProblems.insert(131).inserted {
                     problems.append(
                         StatusMessage(
-                            statusCode: 131, errorMessage: "Duplicate line items",
-                            errorDescription: "referenceId \(reference) appears more than once"))
+                            statusCode: 131, errorMessage: "Duplicate line items"))
                 }
             } else if lineProblems.insert(137).inserted {
                 problems.append(StatusMessage(statusCode: 137, errorMessage: "ReferenceId is required for all line items"))
@@ -181,16 +206,14 @@ public enum SOAPRequestReader {
             if !isValidIRDNumber(employee.text(ei, "irdNumber") ?? "", allowUnknown: true) {
                 problems.append(
                     StatusMessage(
-                        statusCode: 134, errorMessage: "Invalid employee IRD number",
-                        errorDescription: "line \(line): the IRD number fails IRD's modulus-11 check"))
+                        statusCode: 134, errorMessage: "Invalid employee IRD number"))
             }
             if let start = try? CalendarDate(employee.text(ei, "payPeriodStartDate") ?? ""),
                 let end = try? CalendarDate(employee.text(ei, "payPeriodEndDate") ?? ""), end < start
             {
                 problems.append(
                     StatusMessage(
-                        statusCode: 163, errorMessage: "Pay period end date before pay period start",
-                        errorDescription: "line \(line)"))
+                        statusCode: 163, errorMessage: "Pay period end date before pay period start"))
             }
         }
         guard problems.isEmpty, let header, let periodEnd, let payDay else {
@@ -216,7 +239,7 @@ public enum SOAPRequestReader {
         let payDay = payDayText.flatMap { date($0, "ei:payDayDate", problems: &problems) }
         let keyText = request.text(ei, "submissionKey") ?? request.text(rc, "submissionKey")
         let key = keyText.flatMap { Int64($0) }
-        if keyText != nil, key == nil { problems.append(schemaProblem("submissionKey must be an integer")) }
+        if keyText != nil, key == nil { problems.append(invalidData) }
         guard problems.isEmpty, let header, let periodEnd else { return .refused(problems) }
         return .status(StatusQuery(employer: header.employer, periodEndDate: periodEnd, payDayDate: payDay, submissionKey: key))
     }
@@ -227,7 +250,7 @@ public enum SOAPRequestReader {
         let employment = IRDNamespace.employment
         var problems: [StatusMessage] = []
         guard let headerElement = request.element(employment, "header") else {
-            return .refused([schemaProblem("the request needs a header")])
+            return .refused([employmentInvalidData])
         }
         let header = self.header(in: headerElement, problems: &problems)
         for irdNumber in request.descendants(employment, "employeeIRD") {
@@ -247,7 +270,7 @@ public enum SOAPRequestReader {
         default: (kind, subject) = (.terminate, request.element(employment, "employeeIdentifier"))
         }
         guard let subject else {
-            problems.append(schemaProblem(kind == .create ? "the request needs ed:createBody" : "the request needs ed:employeeIdentifier"))
+            problems.append(employmentInvalidData)
             return .refused(problems)
         }
         let irdNumber = subject.text(employment, "employeeIRD") ?? ""
@@ -255,7 +278,7 @@ public enum SOAPRequestReader {
         let employee: EmploymentRequest.Employee
         if irdNumber.allSatisfy({ $0 == "0" }) {
             guard !name.isEmpty else {
-                problems.append(schemaProblem("an employee without an IRD number needs ed:employeeNameOnEILine"))
+                problems.append(employmentInvalidData)
                 return .refused(problems)
             }
             employee = .nameOnEILine(name)
@@ -270,7 +293,7 @@ public enum SOAPRequestReader {
             : subject.text(employment, "employmentFinishDate")
         let finishDate = finishText.flatMap { try? CalendarDate($0) }
         if kind == .terminate, finishDate == nil {
-            problems.append(schemaProblem("ed:terminateBody/ed:employmentFinishDate is missing or not a date"))
+            problems.append(employmentInvalidData)
         }
         guard problems.isEmpty, let header else { return .refused(problems) }
         return .employment(
@@ -287,18 +310,19 @@ public enum SOAPRequestReader {
     }
 
     private static func date(_ text: String?, _ name: String, problems: inout [StatusMessage]) -> CalendarDate? {
-        guard let text else {
-            problems.append(schemaProblem("\(name) is missing"))
-            return nil
-        }
-        guard let date = try? CalendarDate(text) else {
-            problems.append(schemaProblem("\(name) is not a date (YYYY-MM-DD)"))
+        guard let text, let date = try? CalendarDate(text) else {
+            problems.append(invalidData)
             return nil
         }
         return date
     }
 
-    private static func schemaProblem(_ description: String) -> StatusMessage {
-        StatusMessage(statusCode: 21, errorMessage: "XML request failed validation", errorDescription: description)
-    }
+    /// Returns service code 100: the body passed the XSDs but its data cannot be read (EI build pack §5.2).
+    static let invalidData = StatusMessage(statusCode: 100, errorMessage: "Invalid request data")
+
+    /// Employment service code 100 (Employment build pack §5.2).
+    static let employmentInvalidData = StatusMessage(statusCode: 100, errorMessage: "Could not extract data from XML payload")
+
+    /// Code 106: a File for a major form type other than EI2 at the EI v2 service (EI build pack §5.2).
+    static let wrongMajorFormType = StatusMessage(statusCode: 106, errorMessage: "Operation not available for major form type")
 }

@@ -9,9 +9,10 @@ public struct SandboxResponse: Sendable {
     public var headers: HTTPHeaders
     /// The body.
     public var body: ByteBuffer
-    /// Hold the answer back this long first (the `slow` fault).
+    /// Hold the answer back this long first (the `slow` fault), or, with ``resetsConnection``, hold the connection
+    /// this long before dropping it (the `stall` fault).
     public var delay: Duration?
-    /// Close the connection with a TCP reset instead of answering (the `reset` fault).
+    /// Close the connection with a TCP reset instead of answering (the `reset` and `stall` faults).
     public var resetsConnection: Bool
     /// Called once the answer is sent or abandoned (frees the client's concurrency slot).
     public var onFinish: @Sendable () -> Void

@@ -25,6 +25,11 @@ public final class SandboxRouter: Sendable {
     public let limiter: ClientLimiter
     /// The fault injector.
     public let faults: FaultInjector
+    /// IRD's XSDs, compiled once: every SOAP request body is validated against them.
+    public let schemas: IRDSchemaValidator
+    /// Whether payday-filing calls accept M2M JWTs (IRD's do not: OAuth only). A leniency for tests of the M2M
+    /// verifier only; `false` unless set.
+    public let acceptsM2MOnPaydayFiling: Bool
     private let arrivals: ArrivalsLog?
     private let slowDelay: Duration
     private let faultRetryAfter: Duration
@@ -34,8 +39,8 @@ public final class SandboxRouter: Sendable {
     /// Creates the routes.
     public init(
         oauth: OAuthAuthority, m2m: M2MVerifier, filings: FilingRegistry, employments: EmploymentRegistry = EmploymentRegistry(),
-        limiter: ClientLimiter, faults: FaultInjector, arrivals: ArrivalsLog?, slowDelay: Duration, faultRetryAfter: Duration,
-        logger: Logger
+        limiter: ClientLimiter, faults: FaultInjector, schemas: IRDSchemaValidator, acceptsM2MOnPaydayFiling: Bool = false,
+        arrivals: ArrivalsLog?, slowDelay: Duration, faultRetryAfter: Duration, logger: Logger
     ) {
         self.oauth = oauth
         self.m2m = m2m
@@ -43,6 +48,8 @@ public final class SandboxRouter: Sendable {
         self.employments = employments
         self.limiter = limiter
         self.faults = faults
+        self.schemas = schemas
+        self.acceptsM2MOnPaydayFiling = acceptsM2MOnPaydayFiling
         self.arrivals = arrivals
         self.slowDelay = slowDelay
         self.faultRetryAfter = faultRetryAfter
@@ -110,7 +117,7 @@ public final class SandboxRouter: Sendable {
 
     private func soap(_ request: SandboxRequest, operations: [GatewayOperation]) async -> SandboxResponse {
         let client = client(of: request)
-        let read = SOAPRequestReader.read(Data(request.body.readableBytesView), operations: operations)
+        let read = SOAPRequestReader.read(Data(request.body.readableBytesView), operations: operations, schemas: schemas)
         let action: String
         switch read {
         case .call(let call): action = call.operation.name
@@ -143,6 +150,10 @@ public final class SandboxRouter: Sendable {
             return finish(
                 request, client: client, action: action, SandboxResponse(status: .init(statusCode: 0), resetsConnection: true),
                 fault: fault, onFinish: release)
+        case .stall?:
+            return finish(
+                request, client: client, action: action,
+                SandboxResponse(status: .init(statusCode: 0), delay: slowDelay, resetsConnection: true), fault: fault, onFinish: release)
         case .htmlErrorPage?:
             let body = SOAPResponseWriter.htmlPage(status: 502, title: "Bad Gateway")
             return finish(
@@ -219,6 +230,10 @@ public final class SandboxRouter: Sendable {
         let check: BearerCheck
         if authorization.lowercased().hasPrefix("bearer ") {
             check = oauth.verify(accessToken: String(authorization.dropFirst(7)).trimmingCharacters(in: .whitespaces))
+        } else if !acceptsM2MOnPaydayFiling {
+            // Payday filing (EI and the Employment service) takes OAuth only (IRD's Identity and Access README: M2M
+            // "No" for both): an Authorization header without an OAuth bearer token carries no OAuth token.
+            return (answer([StatusMessage(statusCode: 2, errorMessage: "Missing authentication token(s)")]), 2, nil)
         } else if request.listener == .mutualTLS {
             check = await m2m.verify(authorization.trimmingCharacters(in: .whitespaces))
         } else {
@@ -235,11 +250,7 @@ public final class SandboxRouter: Sendable {
         // The logon behind the token may act only for the employers it was granted (IRD status 3).
         if !employers.isEmpty, let employer = call.content.employer, !employers.contains(employer) {
             return (
-                answer([
-                    StatusMessage(
-                        statusCode: 3, errorMessage: "Unauthorised access",
-                        errorDescription: "the logon behind this token may not act for this employer")
-                ]), 3, nil
+                answer([StatusMessage(statusCode: 3, errorMessage: "Unauthorised access")]), 3, nil
             )
         }
 
@@ -250,17 +261,22 @@ public final class SandboxRouter: Sendable {
             switch filings.file(file, client: client, now: request.receivedAt) {
             case .stored(let key, let gatewayId, let duplicate):
                 return (answer([success], gatewayId: gatewayId, submissionKey: key), 0, duplicate)
-            case .refused(let code, let message, let description, let duplicate):
-                return (answer([StatusMessage(statusCode: code, errorMessage: message, errorDescription: description)]), code, duplicate)
+            case .refused(let code, let message, let duplicate):
+                return (answer([StatusMessage(statusCode: code, errorMessage: message)]), code, duplicate)
             }
         case .status(let query):
-            return (answer([success], statuses: filings.status(query, now: request.receivedAt)), 0, nil)
+            switch filings.status(query, now: request.receivedAt) {
+            case .statuses(let statuses):
+                return (answer([success], statuses: statuses), 0, nil)
+            case .noReturnFound:
+                return (answer([StatusMessage(statusCode: 103, errorMessage: "No return found")]), 103, nil)
+            }
         case .employment(let employment):
             switch employments.apply(employment, client: client) {
             case .accepted:
                 return (answer([success]), 0, nil)
-            case .refused(let code, let message, let description, let duplicate):
-                return (answer([StatusMessage(statusCode: code, errorMessage: message, errorDescription: description)]), code, duplicate)
+            case .refused(let code, let message, let duplicate):
+                return (answer([StatusMessage(statusCode: code, errorMessage: message)]), code, duplicate)
             }
         }
     }

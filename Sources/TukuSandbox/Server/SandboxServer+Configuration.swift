@@ -30,6 +30,9 @@ extension SandboxServer {
         public var oauth: OAuthAuthority.Configuration
         /// PEM files of registered M2M JWT signing certificates. Defaults to none.
         public var m2mCertificatePaths: [String]
+        /// Whether the payday-filing services accept M2M JWTs. IRD's take OAuth only, so a call with an M2M JWT is
+        /// answered with status 2; `true` is a leniency for testing the M2M verifier. Defaults to `false`.
+        public var acceptsM2MOnPaydayFiling: Bool
         /// Per-client limits. Defaults to none.
         public var limits: ClientLimiter.Configuration
         /// Faults to inject. Defaults to none.
@@ -56,6 +59,7 @@ extension SandboxServer {
             self.tls = tls
             self.oauth = oauth
             self.m2mCertificatePaths = []
+            self.acceptsM2MOnPaydayFiling = false
             self.limits = ClientLimiter.Configuration()
             self.faults = .none
             self.slowDelay = .seconds(75)

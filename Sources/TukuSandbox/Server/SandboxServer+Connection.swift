@@ -55,6 +55,8 @@ extension SandboxServer {
                             remoteAddress: remoteAddress, receivedAt: receivedAt, arrival: arrival))
                     defer { response.onFinish() }
                     if response.resetsConnection {
+                        // The `stall` fault holds the connection open for its delay before dropping it.
+                        if let delay = response.delay { await Self.sleep(delay, unlessClosed: channel) }
                         await Self.reset(channel)
                         return
                     }

@@ -68,6 +68,7 @@ public final class SandboxServer: Service, Sendable {
             filings: FilingRegistry(configuration: configuration.filings),
             limiter: ClientLimiter(configuration: configuration.limits),
             faults: FaultInjector(plan: configuration.faults),
+            schemas: try IRDSchemaValidator(), acceptsM2MOnPaydayFiling: configuration.acceptsM2MOnPaydayFiling,
             arrivals: arrivals, slowDelay: configuration.slowDelay, faultRetryAfter: configuration.faultRetryAfter,
             logger: logger)
     }
