@@ -145,6 +145,10 @@ let package = Package(
                 "TukuSandbox",
                 "TukuMetrics",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
+                // `tuku tokens authorize` listens for IRD's redirect on a loopback port.
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
