@@ -6,8 +6,10 @@ import TukuCore
 import TukuGateway
 import TukuPostgres
 
-/// The OAuth 2.0 token endpoint, as IRD runs it: `grant_type=refresh_token` in a form body, client
-/// authentication with HTTP Basic, a JSON answer with a new access token and a new (rotated) refresh token.
+/// The OAuth 2.0 token endpoint, as IRD runs it (Identity and Access build pack §2.1.3.6, §2.1.4): the grant in a
+/// form body (`Content-Type: application/x-www-form-urlencoded;charset=UTF-8`, never in the query), client
+/// authentication with HTTP Basic only, a JSON answer with a new access token and, for cloud clients, a new (rotated)
+/// refresh token.
 public struct OAuthTokenClient: TokenRefresher {
     public var tokenURL: String
     public var clientID: String
@@ -28,8 +30,15 @@ public struct OAuthTokenClient: TokenRefresher {
     }
 
     /// Exchanges an authorization code (from IRD's authorize redirect) for a token set.
-    public func exchange(code: Secret, redirectURI: String) async throws -> TokenSet {
-        try await self.request(["grant_type": "authorization_code", "code": code.value, "redirect_uri": redirectURI])
+    ///
+    /// - Parameters:
+    ///   - code: The code from the redirect.
+    ///   - redirectURI: The redirect URI the authorization request named (IRD compares them).
+    ///   - codeVerifier: The PKCE verifier whose S256 challenge the authorization request sent, if it sent one.
+    public func exchange(code: Secret, redirectURI: String, codeVerifier: Secret? = nil) async throws -> TokenSet {
+        var form = ["grant_type": "authorization_code", "code": code.value, "redirect_uri": redirectURI]
+        if let codeVerifier { form["code_verifier"] = codeVerifier.value }
+        return try await self.request(form)
     }
 
     private struct Answer: Decodable {
@@ -65,7 +74,9 @@ public struct OAuthTokenClient: TokenRefresher {
         var headers = HTTPHeaders()
         headers.add(name: "Content-Type", value: "application/x-www-form-urlencoded;charset=UTF-8")
         headers.add(name: "Accept", value: "application/json")
-        let basic = Data("\(self.clientID):\(self.clientSecret.value)".utf8).base64EncodedString()
+        // RFC 6749 §2.3.1: the id and secret are form-encoded before they are joined and base64-encoded.
+        let encode = { (text: String) in text.addingPercentEncoding(withAllowedCharacters: allowed) ?? text }
+        let basic = Data("\(encode(self.clientID)):\(encode(self.clientSecret.value))".utf8).base64EncodedString()
         headers.add(name: "Authorization", value: "Basic \(basic)")
         let response: GatewayHTTPResponse
         do {

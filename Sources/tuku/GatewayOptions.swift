@@ -63,6 +63,9 @@ struct GatewayOptions: ParsableArguments {
         return nil
     }
 
+    /// The OAuth client id from the option or `TUKU_OAUTH_CLIENT_ID`.
+    var clientIDValue: String? { self.value(self.clientID, "TUKU_OAUTH_CLIENT_ID") }
+
     var isConfigured: Bool { self.value(self.environment, "TUKU_GATEWAY") != nil }
 
     func endpoint() throws -> GatewayEndpoint {

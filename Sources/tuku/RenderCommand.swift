@@ -1,5 +1,8 @@
 import ArgumentParser
 import Foundation
+#if canImport(FoundationXML)
+import FoundationXML
+#endif
 import TukuFiling
 import TukuGateway
 import TukuIRD
@@ -8,12 +11,18 @@ struct RenderCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "render",
         abstract: "Print the SOAP envelope Tuku would send for a payload (no credentials), or every validation problem.",
-        discussion: "Exits 0 with the envelope on standard output, or 2 with one problem per line on standard error."
+        discussion: """
+            Exits 0 with the envelope alone on standard output (the request line and headers go to standard error), \
+            or 2 with one problem per line on standard error. With --payload-only, standard output is the request element \
+            inside the SOAP body (e.g. fileRequest) as a document of its own, for IRD's schema:
+              tuku render --payload-only ird.ei.file FILE | xmllint --noout --schema ReturnEI.v2.xsd -
+            """
     )
 
     @Argument(help: "The job kind, e.g. ird.ei.file.") var kind: String
     @Argument(help: "The payload JSON file (as inserted into tuku.jobs.payload), or - for standard input.") var payload: String
     @Option(name: .customLong("software-provider"), help: "softwareProvider sent to IRD.") var softwareProvider = "Tuku"
+    @Flag(help: "Print only the request element inside the SOAP body, as IRD's XSDs define it.") var payloadOnly = false
 
     func run() throws {
         let data =
@@ -31,10 +40,33 @@ struct RenderCommand: ParsableCommand {
         let builder = SOAPEnvelopeBuilder(
             configuration: .init(softwareProvider: self.softwareProvider, softwarePlatform: "Linux", softwareRelease: Tuku.version))
         let envelope = try builder.envelope(for: decoded)
-        print("# POST <gateway>/\(KindDefinitionLookup.servicePath(for: self.kind) ?? "?")")
-        print("# Content-Type: \(envelope.contentType)")
-        print("# Authorization: <left out>")
-        print(String(decoding: envelope.body, as: UTF8.self))
+        let head =
+            "POST <gateway>/\(KindDefinitionLookup.servicePath(for: self.kind) ?? "?")\n"
+            + "Content-Type: \(envelope.contentType)\nAuthorization: <left out>\n"
+        FileHandle.standardError.write(Data(head.utf8))
+        let output = self.payloadOnly ? try Self.payloadDocument(of: envelope) : envelope.body
+        FileHandle.standardOutput.write(output)
+        if output.last != UInt8(ascii: "\n") { FileHandle.standardOutput.write(Data("\n".utf8)) }
+    }
+
+    /// The request element of the envelope's body (e.g. `fileRequest`) as a standalone document. Copying the element
+    /// into a new document carries along the namespace declarations made on its ancestors.
+    static func payloadDocument(of envelope: SOAPEnvelope) throws -> Data {
+        let (localName, namespace) = envelope.operation.payloadElement
+        let document = try XMLDocument(data: envelope.body, options: [])
+        func find(_ element: XMLElement) -> XMLElement? {
+            if element.uri == namespace && element.localName == localName { return element }
+            for case let child as XMLElement in element.children ?? [] {
+                if let found = find(child) { return found }
+            }
+            return nil
+        }
+        guard let root = document.rootElement(), let element = find(root), let copy = element.copy() as? XMLElement else {
+            throw ValidationError("the envelope holds no {\(namespace)}\(localName)")
+        }
+        let standalone = XMLDocument(rootElement: copy)
+        standalone.characterEncoding = "UTF-8"
+        return standalone.xmlData(options: [])
     }
 }
 

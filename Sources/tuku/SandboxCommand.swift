@@ -15,7 +15,8 @@ struct SandboxCommand: AsyncParsableCommand {
             Strict by default: every SOAP body is validated against IRD's XSDs (status 21), RetrieveStatus answers 103 \
             for a payday without a return, and payday filing refuses M2M JWTs (status 2).
             Routes: POST /gateway/gws/returns/ and /gateway/gws/employment/v2/ (also /gateway2/…), \
-            GET /oauth/authorize, POST /oauth/token, POST /sandbox/grant, GET /sandbox/stats.
+            GET /oauth/authorize, POST /oauth/token, /oauth/introspect and /oauth/revoke, POST /sandbox/grant, \
+            GET /sandbox/stats.
             Faults: 429, 503, 504-after-store, reset, slow, malformed, html, stall.
             """
     )
@@ -27,9 +28,23 @@ struct SandboxCommand: AsyncParsableCommand {
     @Option(help: "Server private key PEM (unencrypted).") var key: String
     @Option(help: "CA PEM whose client certificates the mutual-TLS listener accepts.") var ca: String
 
-    @Option(name: .customLong("client"), help: ArgumentHelp("An OAuth client as ID:SECRET (repeatable).", valueName: "id:secret"))
+    @Option(
+        name: .customLong("client"),
+        help: ArgumentHelp("A cloud OAuth client (gets refresh tokens) as ID:SECRET (repeatable).", valueName: "id:secret"))
     var clients: [String] = []
-    @Option(name: .customLong("clients"), help: "JSON file: [{\"client_id\", \"client_secret\", \"redirect_uris\"?}].")
+    @Option(
+        name: .customLong("native-client"),
+        help: ArgumentHelp("A native (desktop) OAuth client, which IRD gives no refresh token, as ID:SECRET (repeatable).", valueName: "id:secret"))
+    var nativeClients: [String] = []
+    @Option(
+        name: .customLong("redirect-uri"),
+        help: ArgumentHelp(
+            "A redirect URI registered for a client, matched exactly by /oauth/authorize (repeatable). A client without one cannot use /oauth/authorize.",
+            valueName: "id=uri"))
+    var redirectURIs: [String] = []
+    @Option(
+        name: .customLong("clients"),
+        help: "JSON file: [{\"client_id\", \"client_secret\", \"type\"?: \"normal\"|\"native\", \"redirect_uris\"?}].")
     var clientsFile: String?
     @Option(name: .customLong("access-token-ttl"), help: "Access token lifetime in seconds.") var accessTokenTTL: Double = 28800
     @Option(name: .customLong("refresh-token-ttl"), help: "Refresh token lifetime in seconds.") var refreshTokenTTL: Double = 31_536_000
@@ -77,8 +92,8 @@ struct SandboxCommand: AsyncParsableCommand {
         }
         guard DuplicatePolicy(rawValue: duplicates) != nil else { throw ValidationError("--duplicates must be reject or accept") }
         guard NoReturnAnswer(rawValue: noReturnStatus) != nil else { throw ValidationError("--no-return-status must be 103 or expected") }
-        guard !clients.isEmpty || clientsFile != nil else {
-            throw ValidationError("register at least one OAuth client: --client ID:SECRET or --clients FILE")
+        guard !clients.isEmpty || !nativeClients.isEmpty || clientsFile != nil else {
+            throw ValidationError("register at least one OAuth client: --client ID:SECRET, --native-client ID:SECRET or --clients FILE")
         }
     }
 
@@ -86,7 +101,9 @@ struct SandboxCommand: AsyncParsableCommand {
         LogSetup.bootstrap(level: logLevel)
         let logger = Logger(label: "tuku.sandbox")
         var registered = try clients.map { option in try RegisteredClient(option: option) }
+        registered += try nativeClients.map { option in try RegisteredClient(option: option, kind: .native) }
         if let clientsFile { registered += try RegisteredClient.load(path: clientsFile) }
+        registered = try RegisteredClient.registering(redirectURIs: redirectURIs, in: registered)
 
         var configuration = SandboxServer.Configuration(
             tls: .init(certificatePath: cert, privateKeyPath: key, clientCAPath: ca),

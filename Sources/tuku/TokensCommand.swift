@@ -7,8 +7,9 @@ import TukuPostgres
 struct TokensCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tokens",
-        abstract: "OAuth token sets: load one for tenants, list them (never their values), make an encryption key.",
-        subcommands: [Load.self, List.self, GenerateKey.self])
+        abstract:
+            "OAuth token sets: obtain one with IRD's authorisation-code flow or load one for tenants, list them (never their values), make an encryption key.",
+        subcommands: [TokensAuthorize.self, Load.self, List.self, GenerateKey.self])
 
     struct Load: AsyncParsableCommand {
         static let configuration = CommandConfiguration(

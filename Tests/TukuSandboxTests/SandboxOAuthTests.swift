@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import Crypto
 import Foundation
 import NIOSSL
 import Testing
@@ -10,7 +11,6 @@ import TukuSandbox
 
 @Suite("Sandbox: OAuth and M2M")
 struct SandboxOAuthTests {
-    /// Follows `GET /oauth/authorize` by hand and returns the code from the redirect.
     /// Tuku's OAuth client for the sandbox's token endpoint, as the registered client.
     private func tokenClient(_ sandbox: Sandbox) -> OAuthTokenClient {
         OAuthTokenClient(
@@ -18,6 +18,7 @@ struct SandboxOAuthTests {
             clientSecret: Secret(Sandbox.clientSecret), transport: sandbox.oneWayTLS, logger: Sandbox.quietLogger)
     }
 
+    /// Follows `GET /oauth/authorize` by hand and returns the code from the redirect.
     private func authorize(_ sandbox: Sandbox, query extra: String = "") async throws -> String {
         var tls = TLSConfiguration.makeClientConfiguration()
         tls.trustRoots = .file(sandbox.certificates.path("ca.pem"))
@@ -44,11 +45,16 @@ struct SandboxOAuthTests {
     func rotationAndFamilyRevocation() async throws {
         try await Sandbox.run { sandbox in
             let tokens = tokenClient(sandbox)
-            let code = try await authorize(sandbox)
-            let first = try await tokens.exchange(code: Secret(code), redirectURI: Sandbox.redirectURI)
+            let verifier = String(repeating: "k", count: 43) + "~._-" + String(repeating: "9", count: 20)
+            let challenge = Data(SHA256.hash(data: Data(verifier.utf8))).base64EncodedString()
+                .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+            let code = try await authorize(sandbox, query: "&code_challenge=\(challenge)&code_challenge_method=S256")
+            let first = try await tokens.exchange(code: Secret(code), redirectURI: Sandbox.redirectURI, codeVerifier: Secret(verifier))
             #expect(first.expiresAt.timeIntervalSinceNow > 8 * 3600 - 60)
             // The code is single use.
-            await #expect(throws: TokenError.self) { _ = try await tokens.exchange(code: Secret(code), redirectURI: Sandbox.redirectURI) }
+            await #expect(throws: TokenError.self) {
+                _ = try await tokens.exchange(code: Secret(code), redirectURI: Sandbox.redirectURI, codeVerifier: Secret(verifier))
+            }
 
             let file = try sandbox.envelope("ird.ei.status", "by-payday")
             #expect(try await sandbox.result(file, token: first.accessToken.value).firstError?.statusCode == 103)  // authenticated; no return held

@@ -10,7 +10,8 @@ import TukuGateway
 /// Routes (both listeners serve all of them):
 /// - `POST /gateway/gws/returns/`, `POST /gateway/gws/employment/v2/` (also under `/gateway2/`, case-insensitive):
 ///   the SOAP services;
-/// - `GET /oauth/authorize`, `POST /oauth/token` (also under `/gateway3/`): OAuth;
+/// - `GET /oauth/authorize`, `POST /oauth/token`, `POST /oauth/introspect`, `POST /oauth/revoke` (also under
+///   `/gateway3/`): OAuth;
 /// - `POST /sandbox/grant`: a fresh token set without the browser dance; `GET /sandbox/stats`: counters as JSON.
 public final class SandboxRouter: Sendable {
     /// The OAuth authorization server.
@@ -96,10 +97,19 @@ public final class SandboxRouter: Sendable {
         case (.GET, "/oauth/authorize"):
             let reply = oauth.authorize(query: request.queryItems)
             return finish(request, client: client(of: request), action: "oauth.authorize", response(reply))
-        case (.POST, "/oauth/token"):
-            let reply = oauth.token(
-                form: SandboxRequest.formItems(request.bodyText), authorization: request.headers.first(name: "Authorization"))
-            return finish(request, client: client(of: request), action: "oauth.token", response(reply))
+        case (.POST, "/oauth/token"), (.POST, "/oauth/introspect"), (.POST, "/oauth/revoke"):
+            // Parameters count only in the body: IRD does not accept them in the query of a POST (§2.1.2).
+            let form = SandboxRequest.formItems(request.bodyText)
+            let authorization = request.headers.first(name: "Authorization")
+            let contentType = request.headers.first(name: "Content-Type")
+            let endpoint = String(oauthPath.dropFirst("/oauth/".count))
+            let reply: OAuthReply
+            switch endpoint {
+            case "token": reply = oauth.token(form: form, authorization: authorization, contentType: contentType)
+            case "introspect": reply = oauth.introspect(form: form, authorization: authorization, contentType: contentType)
+            default: reply = oauth.revoke(form: form, authorization: authorization, contentType: contentType)
+            }
+            return finish(request, client: client(of: request), action: "oauth.\(endpoint)", response(reply))
         case (.POST, "/sandbox/grant"):
             return finish(request, client: client(of: request), action: "sandbox.grant", grant(request))
         case (.GET, "/sandbox/stats"):
@@ -316,6 +326,7 @@ public final class SandboxRouter: Sendable {
             headers.add(name: "Location", value: location)
             return SandboxResponse(status: .init(statusCode: reply.status), headers: headers)
         }
+        if reply.json.isEmpty { return SandboxResponse(status: .init(statusCode: reply.status), headers: headers) }
         if reply.status == 401 { headers.add(name: "WWW-Authenticate", value: "Basic realm=\"tuku-sandbox\"") }
         return .text(.init(statusCode: reply.status), reply.json, contentType: "application/json;charset=UTF-8", headers: headers)
     }
