@@ -191,4 +191,56 @@ struct TokenSealTests {
             #expect(await Self.outcome(Self.store(admin, cipher), "acme") == "open_failed")
         }
     }
+
+    @Test("reverting migration 0014 marks sets sealed for their row as needing a load, since the older binary cannot open them")
+    func migrationDown() async throws {
+        try await TestDatabase.withFresh { admin, _ in
+            let cipher = try TokenCipher(base64: TokenCipher.generateKey())
+            try await Self.store(admin, cipher).store(name: "acme-admin", tokens: Self.set("a", refresh: "r"), tenants: ["acme"])
+            let migrator = Migrator(client: admin, logger: .test())
+            let reverted = try await migrator.rollback(to: 13)
+            #expect(reverted.map(\.version).contains(14))
+            #expect(try await admin.scalar("SELECT needs_authorisation_since IS NOT NULL FROM tuku.oauth_token_status", as: Bool.self))
+            #expect(try await admin.scalar("SELECT last_error FROM tuku.oauth_token_status", as: String.self).contains("tuku tokens load"))
+            #expect(try await admin.scalar("SELECT to_regprocedure('tuku.store_token_set(text, bytea, timestamptz, bytea, text, text[])') IS NOT NULL", as: Bool.self))
+            _ = try await migrator.migrate()
+            // Still marked: a person loads it again, sealed the current way.
+            #expect(await Self.outcome(Self.store(admin, cipher), "acme") == "needs_authorisation")
+            try await Self.store(admin, cipher).store(name: "acme-admin", tokens: Self.set("again", refresh: "r"), tenants: ["acme"])
+            #expect(await Self.outcome(Self.store(admin, cipher), "acme") == "token again")
+        }
+    }
+
+    @Test("tuku tokens reseal on a worker login moves every set to the current key; tuku tokens list shows keys and reasons")
+    func resealCommand() async throws {
+        try await TestDatabase.withFresh { admin, database in
+            let directory = FileManager.default.temporaryDirectory.appendingPathComponent("tuku-keys-\(UInt32.random(in: 0...UInt32.max))")
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(at: directory) }
+            let oldKey = TokenCipher.generateKey()
+            let newKey = TokenCipher.generateKey()
+            try oldKey.write(to: directory.appendingPathComponent("old.key"), atomically: true, encoding: .utf8)
+            try newKey.write(to: directory.appendingPathComponent("new.key"), atomically: true, encoding: .utf8)
+            let old = try TokenCipher(base64: oldKey)
+            let new = try TokenCipher(base64: newKey)
+            try await Self.store(admin, old).store(name: "acme-admin", tokens: Self.set("a", refresh: "r"), tenants: ["acme"])
+            try await Self.store(admin, old).store(name: "kiwi-admin", tokens: Self.set("k", refresh: "r"), tenants: ["kiwi"])
+            try await admin.execute(
+                "UPDATE tuku.oauth_tokens SET needs_authorisation_since = now(), last_error = 'the token endpoint refused the refresh token (invalid_grant)' WHERE name = 'kiwi-admin'")
+            let environment = [
+                "TUKU_TOKEN_KEY_FILE": directory.appendingPathComponent("new.key").path,
+                "TUKU_TOKEN_OLD_KEY_FILES": directory.appendingPathComponent("old.key").path,
+            ]
+            try await TestLogin.with("tuku_worker", on: database, admin: admin) { _, login in
+                let reseal = try TukuProcess(["tokens", "reseal"], databaseURL: login.url, environment: environment)
+                #expect(try await reseal.waitForExit() == 0, "log:\n\(reseal.log)")
+                #expect(reseal.log.contains("Resealed acme-admin with key \(new.keyID)"), "log:\n\(reseal.log)")
+            }
+            #expect(try await admin.scalar("SELECT string_agg(DISTINCT key_id, ',') FROM tuku.oauth_tokens", as: String.self) == new.keyID)
+            #expect(await Self.outcome(Self.store(admin, new), "acme") == "token a")
+            let list = try TukuProcess(["tokens", "list"], databaseURL: database.url)
+            #expect(try await list.waitForExit() == 0)
+            #expect(list.log.contains(new.keyID) && list.log.contains("invalid_grant"), "log:\n\(list.log)")
+        }
+    }
 }
