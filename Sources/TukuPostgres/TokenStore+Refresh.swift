@@ -11,7 +11,11 @@ extension TokenStore {
         // Waiting is bounded by the claim's own deadline (then the set is marked) plus this margin for clocks.
         let waitDeadline = clock.now + self.claimLifetime + .seconds(10)
         if let (claimed, claim) = try await self.claimRefresh(seen) {
-            return try await self.refreshClaimed(claimed, claim: claim, refresher: refresher)
+            // Once claimed, the refresh runs to its end even if the caller is cancelled (a job's deadline, a
+            // shutdown): cutting the call short would leave its outcome unknown and cost the family. It is bounded
+            // by refreshCallTimeout and the claim's deadline instead. An unstructured task is the way to outlive
+            // the caller's cancellation; it is awaited at once.
+            return try await Task { try await self.refreshClaimed(claimed, claim: claim, refresher: refresher) }.value
         }
         // Someone else holds the claim (or just finished): wait for its result, never claim after it.
         var waitedForClaim: String?
@@ -94,14 +98,7 @@ extension TokenStore {
                     "the refresh's outcome is unknown (\(Self.describe(error))): the token endpoint may have rotated the refresh token, so it is not presented again")
         }
 
-        // From here the old refresh token is spent: storing the answer must not be cut short by the caller's
-        // cancellation (a shutdown), or the family is lost. It is bounded by the claim's deadline instead.
-        // An unstructured task is the way to outlive the caller's cancellation; it is awaited at once.
-        return try await Task { try await self.storeAnswer(fresh, set: set, claim: claim) }.value
-    }
-
-    private func storeAnswer(_ fresh: TokenSet, set: StoredSet, claim: Claim) async throws -> AccessGrant {
-        let metadata: Logger.Metadata = ["token.name": "\(set.name)", "token.generation": "\(set.generation)"]
+        // From here the old refresh token is spent: the answer must be stored, or the family is lost.
         let sealed: SealedTokens
         do {
             sealed = try self.seal(fresh, for: set.binding)
@@ -141,9 +138,7 @@ extension TokenStore {
     /// returns the error for the caller.
     private func giveUp(_ set: StoredSet, claim: Claim, reason: String) async -> TokenError {
         do {
-            // Even when the caller was cancelled (which is often why the outcome is unknown), so an unstructured
-            // task that does not inherit the cancellation, awaited at once.
-            try await Task { try await self.markNeedsAuthorisation(set, claim: claim, reason: reason) }.value
+            try await self.markNeedsAuthorisation(set, claim: claim, reason: reason)
         } catch {
             self.logger.error(
                 "Could not mark an OAuth token set as needing authorisation; its claim's deadline will",

@@ -141,20 +141,20 @@ struct TokenRefreshTests {
         }
     }
 
-    @Test("a refresh cut off while the endpoint holds the request marks the set for a person, and its token is not presented again")
-    func cutOffMidCall() async throws {
+    @Test("a refresh whose call passes its deadline marks the set for a person, and its token is not presented again")
+    func callPastDeadline() async throws {
         try await TestDatabase.withFresh { admin, database in
             try await self.loadExpired(admin)
             try await TestLogin.with("tuku_worker", on: database, admin: admin) { worker, _ in
+                var impatient = self.store(worker)
+                impatient.refreshCallTimeout = .seconds(2)
                 let hanging = RecordingRefresher(delay: .seconds(60))
-                let refreshing = Task { try await self.store(worker).accessToken(forTenant: "acme", refresher: hanging) }
+                let refreshing = Task { try await impatient.accessToken(forTenant: "acme", refresher: hanging) }
                 try await admin.waitUntil("SELECT refresh_claimed_by IS NOT NULL FROM tuku.oauth_tokens")
                 while hanging.calls.isEmpty { try await Task.sleep(for: .milliseconds(20)) }
                 // A second worker arrives while the first is mid-call: it waits instead of refreshing.
                 let other = RecordingRefresher()
                 let waiting = Task { try await self.store(worker).accessToken(forTenant: "acme", refresher: other) }
-                try await Task.sleep(for: .milliseconds(300))
-                refreshing.cancel()  // shutdown, or the call's deadline: the request was sent, no answer came back
                 let first = await refreshing.result
                 #expect((try? first.get()) == nil)
                 let second = await waiting.result
@@ -173,6 +173,22 @@ struct TokenRefreshTests {
                 }
                 #expect(other.calls.isEmpty)
             }
+        }
+    }
+
+    @Test("a job cancelled while its refresh is in flight (its deadline, a shutdown) does not cut the refresh short: the rotation is stored")
+    func cancelledCallerKeepsRotation() async throws {
+        try await TestDatabase.withFresh { admin, _ in
+            try await self.loadExpired(admin)
+            let slow = RecordingRefresher(delay: .seconds(1))
+            let refreshing = Task { try await self.store(admin).accessToken(forTenant: "acme", refresher: slow) }
+            while slow.calls.isEmpty { try await Task.sleep(for: .milliseconds(20)) }
+            refreshing.cancel()
+            _ = await refreshing.result
+            try await admin.waitUntil("SELECT generation = 2 AND refresh_claimed_by IS NULL FROM tuku.oauth_tokens", timeout: .seconds(10))
+            #expect(try await admin.scalar("SELECT needs_authorisation_since IS NULL FROM tuku.oauth_tokens", as: Bool.self))
+            _ = try await self.store(admin).accessToken(forTenant: "acme", refresher: slow, replacingGeneration: 2)
+            #expect(slow.calls == ["refresh-0", "refresh-1"])
         }
     }
 
