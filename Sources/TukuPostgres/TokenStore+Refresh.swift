@@ -61,10 +61,7 @@ extension TokenStore {
     private func refreshClaimed(_ set: StoredSet, claim: Claim, refresher: some TokenRefresher) async throws -> AccessGrant {
         let metadata: Logger.Metadata = ["token.name": "\(set.name)", "token.generation": "\(set.generation)"]
         guard let sealedRefresh = set.refreshToken else {
-            let reason = "no refresh token (desktop client)"
-            try await self.markNeedsAuthorisation(set, claim: claim, reason: reason)
-            self.logger.error("An OAuth token set needs authorising again", metadata: metadata)
-            throw TokenError(.needsAuthorisation, "token set \(set.name) has no refresh token: a person must authorise again")
+            throw await self.giveUp(set, claim: claim, reason: "no refresh token (desktop client)", lost: false)
         }
         let refreshToken: Secret
         do {
@@ -79,9 +76,7 @@ extension TokenStore {
         do {
             fresh = try await Self.withTimeout(self.refreshCallTimeout) { try await refresher.refresh(refreshToken) }
         } catch let error as TokenError where error.code == .needsAuthorisation {
-            try await self.markNeedsAuthorisation(set, claim: claim, reason: error.message)
-            self.logger.error("An OAuth token set needs authorising again", metadata: metadata)
-            throw error
+            throw await self.giveUp(set, claim: claim, reason: error.message, lost: false)
         } catch let error as TokenError where error.code == .clientRejected {
             // This worker's configuration, not the set: leave the set usable for correctly configured workers.
             try? await self.releaseClaim(set, claim: claim, reason: "a worker's refresh was refused: \(error.message)")
@@ -134,9 +129,11 @@ extension TokenStore {
         return AccessGrant(name: set.name, generation: set.generation + 1, accessToken: fresh.accessToken, expiresAt: fresh.expiresAt)
     }
 
-    /// Marks the set as needing a person (best effort: if that fails too, the claim's deadline does it) and
-    /// returns the error for the caller.
-    private func giveUp(_ set: StoredSet, claim: Claim, reason: String) async -> TokenError {
+    /// Marks the set as needing a person (best effort: if that fails too, the claim's deadline does it), logs
+    /// an error and returns the error for the caller.
+    ///
+    /// - Parameter lost: whether a refresh was lost on the way (an uncertain outcome), rather than refused.
+    private func giveUp(_ set: StoredSet, claim: Claim, reason: String, lost: Bool = true) async -> TokenError {
         do {
             try await self.markNeedsAuthorisation(set, claim: claim, reason: reason)
         } catch {
@@ -144,9 +141,12 @@ extension TokenStore {
                 "Could not mark an OAuth token set as needing authorisation; its claim's deadline will",
                 metadata: ["token.name": "\(set.name)", "error": "\(Self.describe(error))"])
         }
-        self.logger.error(
-            "An OAuth token refresh was lost; the token set needs authorising again",
-            metadata: ["token.name": "\(set.name)", "token.generation": "\(set.generation)", "token.reason": "\(reason)"])
+        let metadata: Logger.Metadata = ["token.name": "\(set.name)", "token.generation": "\(set.generation)", "token.reason": "\(reason)"]
+        if lost {
+            self.logger.error("An OAuth token refresh was lost; the token set needs authorising again", metadata: metadata)
+        } else {
+            self.logger.error("An OAuth token set needs authorising again", metadata: metadata)
+        }
         return TokenError(.needsAuthorisation, "token set \(set.name) needs a person to authorise again (tuku tokens load): \(reason)")
     }
 

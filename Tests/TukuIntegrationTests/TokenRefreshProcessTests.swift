@@ -64,7 +64,7 @@ struct TokenRefreshProcessTests {
                         "UPDATE tuku.oauth_tokens SET refresh_claimed_at = now() - interval '3 minutes', refresh_claim_expires_at = now() - interval '1 minute'")
                     try await admin.waitUntil("SELECT needs_authorisation_since IS NOT NULL FROM tuku.oauth_tokens", timeout: .seconds(30))
                     try await admin.waitUntil(
-                        "SELECT last_error->>'code' = 'auth_needs_authorisation' FROM tuku.jobs WHERE idempotency_key = 'second'",
+                        "SELECT coalesce(last_error->>'code' = 'auth_needs_authorisation', false) FROM tuku.jobs WHERE idempotency_key = 'second'",
                         timeout: .seconds(30))
                     let jobError = try await admin.scalar(
                         "SELECT last_error->>'message' FROM tuku.jobs WHERE idempotency_key = 'second'", as: String.self)
