@@ -83,28 +83,47 @@ public struct OAuthTokenClient: TokenRefresher {
             response = try await self.transport.post(
                 url: self.tokenURL, body: ByteBuffer(string: body), headers: headers, timeout: .seconds(30))
         } catch {
-            // If the request may have reached the endpoint, the old refresh token may now be spent; the next
-            // refresh then fails with invalid_grant and the set is marked for re-authorisation.
-            throw TokenError(.refreshFailed, "the token endpoint did not answer (\(error.code))")
+            // If the request may have reached the endpoint, the refresh token may be spent: the token store then
+            // asks a person rather than presenting it again.
+            if error.requestMayHaveReachedGateway {
+                throw TokenError(.refreshOutcomeUnknown, "the token endpoint may have received the request but did not answer (\(error.code))")
+            }
+            throw TokenError(.refreshFailed, "the token endpoint could not be reached (\(error.code))")
         }
         let status = Int(response.status.code)
-        if (400..<500).contains(status) {
+        if (400..<500).contains(status), status != 408, status != 429 {
             let error =
                 (try? JSONDecoder().decode([String: String].self, from: Data(response.body.readableBytesView)))?["error"]
                 ?? "HTTP \(status)"
+            // Only invalid_grant says the grant itself (the refresh token) is dead. Everything else a 4xx says
+            // (invalid_client, unauthorized_client, invalid_request, a wrong URL) is about this client's credentials
+            // or request: one misconfigured worker must not send a healthy set to a person.
             if error == "invalid_grant" {
                 throw TokenError(.needsAuthorisation, "the token endpoint refused the refresh token (invalid_grant)")
             }
-            throw TokenError(.needsAuthorisation, "the token endpoint refused the request (\(error))")
+            throw TokenError(
+                .clientRejected,
+                "the token endpoint refused this client's request (\(Self.safeErrorCode(error))): check the worker's OAuth client id, secret and token URL")
         }
         guard status == 200 else {
+            if status == 502 || status == 504 {
+                // A proxy answered for an endpoint that may have processed the refresh.
+                throw TokenError(.refreshOutcomeUnknown, "the token endpoint's proxy answered HTTP \(status)")
+            }
             throw TokenError(.refreshFailed, "the token endpoint answered HTTP \(status)")
         }
         guard let answer = try? JSONDecoder().decode(Answer.self, from: Data(response.body.readableBytesView)) else {
-            throw TokenError(.refreshFailed, "the token endpoint's answer is not a token response")
+            // It accepted the request, so the refresh token is spent, but the new one cannot be read.
+            throw TokenError(.refreshOutcomeUnknown, "the token endpoint's answer is not a token response")
         }
         return TokenSet(
             accessToken: Secret(answer.accessToken), expiresAt: Date().addingTimeInterval(answer.expiresIn),
             refreshToken: answer.refreshToken.map(Secret.init))
+    }
+
+    /// The OAuth error code as reported, if it looks like one (letters and underscores); never echoes anything else
+    /// the endpoint sent.
+    static func safeErrorCode(_ code: String) -> String {
+        code.count <= 40 && code.allSatisfy({ $0.isASCII && ($0.isLetter || $0 == "_" || $0 == " " || $0.isNumber) }) ? code : "unrecognised error"
     }
 }

@@ -20,8 +20,14 @@ public struct TokenSet: Sendable {
 
 /// Exchanges a refresh token for a new token set (the OAuth token endpoint).
 public protocol TokenRefresher: Sendable {
-    /// Throws ``TokenError`` with ``TokenError/Code/needsAuthorisation`` when the gateway refuses the refresh
-    /// token (`invalid_grant`), and ``TokenError/Code/refreshFailed`` when the call may succeed later.
+    /// Throws ``TokenError`` with
+    /// - ``TokenError/Code/needsAuthorisation`` when the gateway refuses the refresh token (`invalid_grant`);
+    /// - ``TokenError/Code/clientRejected`` when it refuses this client or request (a configuration error of the
+    ///   caller: the refresh token was not taken);
+    /// - ``TokenError/Code/refreshFailed`` when the call did not reach the endpoint or was refused in a way that
+    ///   may pass (the refresh token was not taken);
+    /// - ``TokenError/Code/refreshOutcomeUnknown`` when the call may have reached the endpoint but no usable answer
+    ///   came back (the refresh token may be spent). Any other error counts as this.
     func refresh(_ refreshToken: Secret) async throws -> TokenSet
 }
 
@@ -38,25 +44,44 @@ public struct AccessGrant: Sendable {
 
 /// OAuth token sets in `tuku.oauth_tokens`, sealed with a ``TokenCipher``.
 ///
-/// IRD refresh tokens are single-use and rotate: reusing one revokes the whole family. So a refresh happens at
-/// most once across the fleet: the refreshing worker holds the token row's lock (`SELECT … FOR UPDATE`) while
-/// it calls the token endpoint and commits the new refresh token before anyone uses the new access token;
-/// workers that queued on the lock find the new generation and reuse it.
+/// IRD refresh tokens are single-use and rotate: presenting one twice revokes the whole family. So a refresh
+/// happens at most once across the fleet, and never holds a transaction across the network call:
+///
+/// 1. the refreshing worker claims the set with a short committed marker (its name and a deadline);
+/// 2. it calls the token endpoint outside any transaction;
+/// 3. it stores the new set in its own short transaction, retried with backoff until the claim's deadline.
+///
+/// Workers that find the set claimed wait (bounded) for the new generation. When the outcome is uncertain (the
+/// call may have reached the endpoint but no answer was stored, or a claim's deadline passed without a result),
+/// the refresh token may be spent: the set is marked as needing a person to authorise again, with the reason in
+/// `last_error`, and the token is never presented again.
+///
+/// Sealed tokens are bound to their row's id, name and tenants and to their column (seal version 2), so a value
+/// moved to another row does not open. Rows sealed before migration 0014 (version 1: name and column) still
+/// open, and move to version 2 and the current key on their next refresh or with ``reseal()``.
 public struct TokenStore: Sendable {
-    private let client: PostgresClient
-    private let cipher: TokenCipher
-    private let logger: Logger
+    let client: PostgresClient
+    let cipher: TokenCipher
+    let logger: Logger
     private let cache = GrantCache()
     /// Access tokens expiring sooner than this are refreshed first. Defaults to 5 minutes.
     public var refreshMargin: Duration = .seconds(300)
     /// How long a worker reuses an access token it read, before reading the store again (so a set replaced with
     /// `tuku tokens load` is picked up). A token the gateway refuses is dropped at once. Defaults to 30 seconds.
     public var cacheLifetime: Duration = .seconds(30)
-    /// The deadline of each read and write of the store (``DatabaseDeadline``). Defaults to 10 seconds.
+    /// The deadline of each read of the store (``DatabaseDeadline``). Defaults to 10 seconds.
     public var callTimeout: Duration = DatabaseDeadline.defaultTimeout
-    /// The deadline of a refresh: the row lock, the token endpoint's answer and the commit together. Defaults to
-    /// 45 seconds (the token client's own 30-second call deadline, plus the database's share).
-    public var refreshTimeout: Duration = .seconds(45)
+    /// How long a refresh claim holds: the call to the token endpoint plus storing its answer. When it passes
+    /// without a stored result, other workers mark the set as needing authorisation. Defaults to 2 minutes.
+    public var claimLifetime: Duration = .seconds(120)
+    /// The longest the call to the token endpoint may take before its outcome counts as unknown. Keep it well
+    /// inside ``claimLifetime``, which must also cover storing the answer. Defaults to 45 seconds.
+    public var refreshCallTimeout: Duration = .seconds(45)
+    /// How often a worker waiting for another's refresh looks again. Defaults to 250 milliseconds.
+    public var claimPollInterval: Duration = .milliseconds(250)
+    /// Who this process is, in refresh claims (`refresh_claimed_by`): host and process id by default. Each claim
+    /// adds a random suffix, so two tasks of one process never take each other's claim for their own.
+    public var owner: String = TokenStore.defaultOwner
 
     public init(client: PostgresClient, cipher: TokenCipher, logger: Logger) {
         self.client = client
@@ -64,23 +89,37 @@ public struct TokenStore: Sendable {
         self.logger = logger
     }
 
+    static let defaultOwner = "\(ProcessInfo.processInfo.hostName) pid \(ProcessInfo.processInfo.processIdentifier)"
+
     /// Access grants this process read recently, by tenant.
     private final class GrantCache: Sendable {
         let grants = Mutex<[String: (grant: AccessGrant, readAt: ContinuousClock.Instant)]>([:])
     }
 
-    /// Stores (or replaces) the token set `name` and the tenants it may act for.
+    /// Stores (or replaces) the token set `name` and the tenants it may act for, sealed for its row.
     public func store(name: String, tokens: TokenSet, tenants: [String]) async throws {
-        let access = try self.cipher.seal(tokens.accessToken, context: Self.context(name, "access_token"))
-        let refresh = try tokens.refreshToken.map { try self.cipher.seal($0, context: Self.context(name, "refresh_token")) }
-        let keyID = self.cipher.keyID
-        // One call: the function stores the set and its tenants together, and lets operators write tokens they
-        // may not read (migration 0006).
-        try await DatabaseDeadline.run("token store", timeout: self.callTimeout) { [client, logger] in
-            try await client.execute(
-                """
-                SELECT tuku.store_token_set(\(name), \(access), \(tokens.expiresAt), \(refresh), \(keyID), \(tenants)::text[])
-                """, logger: logger)
+        let tenants = Array(Set(tenants)).sorted()
+        // The seal binds the row's id, so the id is chosen first; the function refuses (40001) when the name has
+        // moved to another id since, and then the set is sealed again for the new id.
+        for attempt in 1... {
+            var id: Int64?
+            for try await value in try await self.client.query("SELECT tuku.token_set_id(\(name))", logger: self.logger).decode(Int64.self) {
+                id = value
+            }
+            guard let id else { throw TokenError(.sealFailed, "the database chose no id for token set \(name)") }
+            let sealed = try self.seal(tokens, for: SealBinding(id: id, name: name, tenants: tenants, version: SealBinding.currentVersion))
+            do {
+                // One call: the function stores the set and its tenants together, and lets operators write tokens
+                // they may not read.
+                try await self.client.execute(
+                    """
+                    SELECT tuku.store_token_set(\(id), \(name), \(sealed.accessToken), \(tokens.expiresAt), \(sealed.refreshToken),
+                                                \(sealed.keyID), \(sealed.version), \(tenants)::text[])
+                    """, logger: self.logger)
+                return
+            } catch let error as PSQLError where attempt < 3 && ["40001", "23505"].contains(error.serverInfo?[.sqlState]) {
+                continue
+            }
         }
     }
 
@@ -88,6 +127,9 @@ public struct TokenStore: Sendable {
     ///
     /// - Parameter replacingGeneration: the generation the gateway just refused (IRD status 1): the set is
     ///   refreshed even if it has not expired, unless another worker has refreshed it since.
+    /// - Throws: ``TokenError``: ``TokenError/Code/noToken`` when no set is loaded for the tenant,
+    ///   ``TokenError/Code/needsAuthorisation`` (with the reason) when its set needs a person to authorise again,
+    ///   and the refresher's errors.
     public func accessToken(
         forTenant tenant: String, refresher: some TokenRefresher, replacingGeneration: Int64? = nil
     ) async throws -> AccessGrant {
@@ -107,137 +149,30 @@ public struct TokenStore: Sendable {
         forTenant tenant: String, refresher: some TokenRefresher, replacingGeneration: Int64?
     ) async throws -> AccessGrant {
         let read = try await DatabaseDeadline.run("token read", timeout: self.callTimeout) {
-            try await self.current(forTenant: tenant)
+            try await self.readSet(forTenant: tenant)
         }
         guard let current = read else {
-            throw TokenError(.noToken, "no usable OAuth token set is loaded for tenant \(tenant) (tuku tokens load)")
+            throw TokenError(.noToken, "no OAuth token set is loaded for tenant \(tenant) (tuku tokens load)")
+        }
+        if current.needsAuthorisation {
+            throw Self.needsAuthorisation(current)
         }
         if current.isFresh(margin: self.refreshMargin), replacingGeneration != current.generation {
             return try self.grant(current)
         }
-        // A session that dies mid-refresh (a restart, a failover) must not hold the job forever: the refresh as a
-        // whole has a deadline. Given up on, its transaction rolls back when PostgreSQL ends the session.
-        return try await DatabaseDeadline.run("token refresh", timeout: self.refreshTimeout) {
-            try await self.refresh(current, refresher: refresher, replacingGeneration: replacingGeneration)
-        }
+        return try await self.refresh(current, refresher: refresher)
     }
 
-    private struct Row: Sendable {
-        var id: Int64
-        var name: String
-        var generation: Int64
-        var accessToken: Data
-        var expiresAt: Date
-        var refreshToken: Data?
-
-        func isFresh(margin: Duration) -> Bool {
-            self.expiresAt.timeIntervalSinceNow > Double(margin.components.seconds)
-        }
+    static func needsAuthorisation(_ set: StoredSet) -> TokenError {
+        TokenError(
+            .needsAuthorisation,
+            "token set \(set.name) needs a person to authorise again (tuku tokens load): \(set.lastError ?? "no reason recorded")")
     }
 
-    private func current(forTenant tenant: String) async throws -> Row? {
-        let rows = try await self.client.query(
-            """
-            SELECT t.id, t.name, t.generation, t.access_token, t.access_expires_at, t.refresh_token
-            FROM tuku.oauth_tokens t JOIN tuku.oauth_token_tenants tt ON tt.token_id = t.id
-            WHERE tt.tenant = \(tenant) AND t.needs_authorisation_since IS NULL
-            ORDER BY t.access_expires_at DESC
-            LIMIT 1
-            """, logger: self.logger)
-        for try await (id, name, generation, access, expiresAt, refresh) in rows.decode(
-            (Int64, String, Int64, Data, Date, Data?).self
-        ) {
-            return Row(id: id, name: name, generation: generation, accessToken: access, expiresAt: expiresAt, refreshToken: refresh)
-        }
-        return nil
-    }
-
-    private enum RefreshResult: Sendable {
-        case grant(AccessGrant)
-        case failed(TokenError)
-    }
-
-    private func refresh(_ seen: Row, refresher: some TokenRefresher, replacingGeneration: Int64?) async throws -> AccessGrant {
-        let result: RefreshResult = try await self.client.withTransaction(logger: self.logger) { connection in
-            // Whoever holds this lock is the only refresher of the set; the rest wait here.
-            let rows = try await connection.query(
-                """
-                SELECT id, name, generation, access_token, access_expires_at, refresh_token
-                FROM tuku.oauth_tokens WHERE id = \(seen.id) AND needs_authorisation_since IS NULL
-                FOR UPDATE
-                """, logger: self.logger)
-            var locked: Row?
-            for try await (id, name, generation, access, expiresAt, refresh) in rows.decode(
-                (Int64, String, Int64, Data, Date, Data?).self
-            ) {
-                locked = Row(id: id, name: name, generation: generation, accessToken: access, expiresAt: expiresAt, refreshToken: refresh)
-            }
-            guard let locked else {
-                return .failed(
-                    TokenError(.needsAuthorisation, "token set \(seen.name) needs a person to authorise again (tuku tokens load)"))
-            }
-            if locked.generation != seen.generation
-                || (locked.isFresh(margin: self.refreshMargin) && replacingGeneration != locked.generation)
-            {
-                // Another worker refreshed while we waited: use its result.
-                return .grant(try self.grant(locked))
-            }
-            guard let sealedRefresh = locked.refreshToken else {
-                try await self.markNeedsAuthorisation(locked, reason: "no refresh token (desktop client)", on: connection)
-                return .failed(
-                    TokenError(.needsAuthorisation, "token set \(locked.name) has no refresh token: a person must authorise again"))
-            }
-            let refreshToken = try self.cipher.open(sealedRefresh, context: Self.context(locked.name, "refresh_token"))
-            let fresh: TokenSet
-            do {
-                fresh = try await refresher.refresh(refreshToken)
-            } catch let error as TokenError where error.code == .needsAuthorisation {
-                try await self.markNeedsAuthorisation(locked, reason: error.message, on: connection)
-                return .failed(error)
-            }
-            let access = try self.cipher.seal(fresh.accessToken, context: Self.context(locked.name, "access_token"))
-            let refresh = try fresh.refreshToken.map { try self.cipher.seal($0, context: Self.context(locked.name, "refresh_token")) }
-            try await connection.execute(
-                """
-                UPDATE tuku.oauth_tokens
-                SET access_token = \(access), access_expires_at = \(fresh.expiresAt), refresh_token = \(refresh),
-                    key_id = \(self.cipher.keyID), generation = generation + 1, refreshed_at = now(),
-                    last_error = NULL, updated_at = now()
-                WHERE id = \(locked.id)
-                """, logger: self.logger)
-            self.logger.info(
-                "Refreshed an OAuth token set",
-                metadata: [
-                    "token.name": "\(locked.name)", "token.generation": "\(locked.generation + 1)",
-                ])
-            return .grant(
-                AccessGrant(
-                    name: locked.name, generation: locked.generation + 1, accessToken: fresh.accessToken, expiresAt: fresh.expiresAt))
-        }
-        // Committed: the new refresh token is durable before the new access token is used.
-        switch result {
-        case .grant(let grant): return grant
-        case .failed(let error): throw error
-        }
-    }
-
-    private func markNeedsAuthorisation(_ row: Row, reason: String, on connection: PostgresConnection) async throws {
-        try await connection.execute(
-            """
-            UPDATE tuku.oauth_tokens SET needs_authorisation_since = now(), last_error = \(reason), updated_at = now()
-            WHERE id = \(row.id)
-            """, logger: self.logger)
-        self.logger.error("An OAuth token set needs authorising again", metadata: ["token.name": "\(row.name)"])
-    }
-
-    private func grant(_ row: Row) throws -> AccessGrant {
+    func grant(_ set: StoredSet) throws -> AccessGrant {
         AccessGrant(
-            name: row.name, generation: row.generation,
-            accessToken: try self.cipher.open(row.accessToken, context: Self.context(row.name, "access_token")),
-            expiresAt: row.expiresAt)
-    }
-
-    static func context(_ name: String, _ column: String) -> String {
-        "tuku.oauth_tokens/\(name)/\(column)"
+            name: set.name, generation: set.generation,
+            accessToken: try self.cipher.open(set.accessToken, context: set.binding.context(.accessToken), keyID: set.keyID),
+            expiresAt: set.expiresAt)
     }
 }

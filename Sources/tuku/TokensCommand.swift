@@ -8,8 +8,8 @@ struct TokensCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tokens",
         abstract:
-            "OAuth token sets: obtain one with IRD's authorisation-code flow or load one for tenants, list them (never their values), make an encryption key.",
-        subcommands: [TokensAuthorize.self, Load.self, List.self, GenerateKey.self])
+            "OAuth token sets: obtain one with IRD's authorisation-code flow or load one for tenants, list them (never their values), make or rotate the encryption key.",
+        subcommands: [TokensAuthorize.self, Load.self, List.self, GenerateKey.self, Reseal.self])
 
     struct Load: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -51,7 +51,7 @@ struct TokensCommand: AsyncParsableCommand {
 
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "List token sets: tenants, expiry, generation, whether they need authorising. Never the tokens.")
+            abstract: "List token sets: tenants, expiry, generation, whether they need authorising and why. Never the tokens.")
         @OptionGroup var database: DatabaseOptions
 
         func run() async throws {
@@ -59,14 +59,17 @@ struct TokensCommand: AsyncParsableCommand {
                 let rows = try await client.query(
                     """
                     SELECT name, tenants, to_char(access_expires_at, 'YYYY-MM-DD HH24:MI:SS'),
-                           generation, refreshable, needs_authorisation_since IS NOT NULL, key_id
+                           generation, refreshable, needs_authorisation_since IS NOT NULL, key_id,
+                           CASE WHEN needs_authorisation_since IS NOT NULL THEN coalesce(last_error, '')
+                                WHEN refresh_claimed_by IS NOT NULL THEN 'refreshing (' || refresh_claimed_by || ')'
+                                ELSE '' END
                     FROM tuku.oauth_token_status ORDER BY name
                     """, logger: logger)
-                var table = TextTable("name", "tenants", "access expires", "generation", "refreshable", "needs authorising", "key")
-                for try await (name, tenants, expires, generation, refreshable, needs, key) in rows.decode(
-                    (String, String, String, Int64, Bool, Bool, String).self)
+                var table = TextTable("name", "tenants", "access expires", "generation", "refreshable", "needs authorising", "key", "reason")
+                for try await (name, tenants, expires, generation, refreshable, needs, key, reason) in rows.decode(
+                    (String, String, String, Int64, Bool, Bool, String, String).self)
                 {
-                    table.append([name, tenants, expires, "\(generation)", refreshable ? "yes" : "no", needs ? "YES" : "no", key])
+                    table.append([name, tenants, expires, "\(generation)", refreshable ? "yes" : "no", needs ? "YES" : "no", key, reason])
                 }
                 print(table.render())
             }

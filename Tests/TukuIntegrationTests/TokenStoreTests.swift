@@ -119,12 +119,16 @@ struct TokenStoreTests {
                 try await self.store(client).accessToken(forTenant: "acme", refresher: CountingRefresher(refuse: true))
             }
             #expect(try await client.scalar("SELECT needs_authorisation_since IS NOT NULL FROM tuku.oauth_tokens", as: Bool.self))
+            let refresher = CountingRefresher()
             do {
-                _ = try await self.store(client).accessToken(forTenant: "acme", refresher: CountingRefresher())
+                _ = try await self.store(client).accessToken(forTenant: "acme", refresher: refresher)
                 Issue.record("a set needing authorisation was used")
             } catch let error as TokenError {
-                #expect(error.code == .noToken)
+                // The job's error says why, not just that there is no token.
+                #expect(error.code == .needsAuthorisation)
+                #expect(error.message.contains("invalid_grant"))
             }
+            #expect(refresher.calls.withLock { $0 } == 0)
         }
     }
 }

@@ -1,0 +1,54 @@
+import Foundation
+
+extension TokenStore {
+    /// What a sealed token is bound to: the associated data AES-GCM authenticates with it.
+    struct SealBinding: Sendable, Hashable {
+        /// Version 1 (before migration 0014): the set's name and the column. Version 2: the row's id, its name,
+        /// its tenants (sorted, without duplicates) and the column.
+        static let currentVersion = 2
+
+        var id: Int64
+        var name: String
+        var tenants: [String]
+        var version: Int
+
+        enum Column: String, Sendable {
+            case accessToken = "access_token"
+            case refreshToken = "refresh_token"
+        }
+
+        /// The associated data for `column`. Version 2 writes each part with its length first, so that no name or
+        /// tenant can be chosen to make two different rows' contexts equal.
+        func context(_ column: Column) -> String {
+            switch self.version {
+            case 1:
+                return "tuku.oauth_tokens/\(self.name)/\(column.rawValue)"
+            default:
+                let parts = ["\(self.id)", self.name] + Array(Set(self.tenants)).sorted() + [column.rawValue]
+                let fields = parts.map { "\($0.utf8.count):\($0)" }.joined(separator: ";")
+                return "tuku.oauth_tokens/v2/tenants=\(Set(self.tenants).count)/\(fields)"
+            }
+        }
+
+        /// The same row, sealed the current way.
+        var current: SealBinding {
+            SealBinding(id: self.id, name: self.name, tenants: self.tenants, version: Self.currentVersion)
+        }
+    }
+
+    /// Sealed tokens for a row, sealed the current way with the current key.
+    struct SealedTokens: Sendable {
+        var accessToken: Data
+        var refreshToken: Data?
+        var keyID: String
+        var version: Int16
+    }
+
+    func seal(_ tokens: TokenSet, for binding: SealBinding) throws -> SealedTokens {
+        let binding = binding.current
+        return SealedTokens(
+            accessToken: try self.cipher.seal(tokens.accessToken, context: binding.context(.accessToken)),
+            refreshToken: try tokens.refreshToken.map { try self.cipher.seal($0, context: binding.context(.refreshToken)) },
+            keyID: self.cipher.keyID, version: Int16(binding.version))
+    }
+}
