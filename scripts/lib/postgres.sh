@@ -49,8 +49,11 @@ tuku_pg_start() {
       --auth-host=scram-sha-256 --pwfile="$dir/pwfile" -E UTF8 --locale=C.UTF-8 >"$dir/initdb.log" 2>&1 \
       || { cat "$dir/initdb.log" >&2; return 1; }
   fi
+  # TUKU_PG_DURABLE=1: commits survive a crash (scripts/chaos); otherwise fast and throwaway.
+  local durability="-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+  [ "${TUKU_PG_DURABLE:-0}" = 1 ] && durability="-c fsync=on -c synchronous_commit=on -c full_page_writes=on"
   tuku_pg_as_owner "$TUKU_PGBIN/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
-    -o "-p $port -c listen_addresses=127.0.0.1 -k $dir -c max_connections=300 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c shared_buffers=256MB" \
+    -o "-p $port -c listen_addresses=127.0.0.1 -k $dir -c max_connections=300 $durability -c shared_buffers=256MB" \
     start >/dev/null || { tail -20 "$dir/server.log" >&2; return 1; }
   echo "$port" > "$dir/port"
   tuku_pg_as_owner psql -q -h "$dir" -p "$port" -U postgres -d postgres -v ON_ERROR_STOP=1 <<SQL >/dev/null
