@@ -120,7 +120,7 @@ for key, value in extra.items():
 line = (f"chaos: {name} jobs={total} final={final} succeeded={succeeded} rejected={rejected} dead={dead} "
         f"cancelled={cancelled} cancels={cancels} stored_once={stored_once} second_filings={duplicate_filings + duplicates_refused} "
         f"refiled_without_check={refiled_without_check} stuck={stuck} cancelled_then_run={cancelled_then_run} "
-        f"revoked={revoked} token_calls={token_calls}")
+        f"revoked={revoked} token_calls={token_calls} cancelled_after_filing={max(0, stored_once - succeeded_files)}")
 for key, value in extra.items():
     if not key.startswith("fail_"):
         line += f" {key}={value}"
