@@ -93,6 +93,31 @@ succeeded_files = int(one("SELECT count(*) FROM tuku.jobs WHERE state = 'succeed
 unfiled_successes = max(0, succeeded_files - stored_once)
 stored_for_failed = max(0, stored_once - succeeded_files - cancelled - (total - final))
 
+# The evidence behind each failure, for whoever reads the scenario's directory afterwards.
+details_path = extra.pop("details", "")
+if details_path:
+    with open(details_path, "w") as details:
+        for title, sql in [
+            ("cancelled then run (job, state, cancel requested, attempts: number outcome started)", """
+                SELECT j.id, j.state, j.cancel_requested_at,
+                       (SELECT string_agg(a.attempt || ' ' || a.outcome || ' ' || a.started_at, '; ' ORDER BY a.id)
+                        FROM tuku.attempts a WHERE a.job_id = j.id)
+                FROM tuku.jobs j WHERE j.cancel_requested_at IS NOT NULL ORDER BY j.id"""),
+            ("unfinished jobs", """
+                SELECT id, state, attempt, lease_owner, lease_expires_at, last_error->>'code' FROM tuku.jobs
+                WHERE finished_at IS NULL ORDER BY id"""),
+            ("gateway calls of jobs with more than one File", """
+                SELECT job_id, id, attempt, purpose, action, http_status, transport_error, outcome,
+                       gateway_status->0->>'code'
+                FROM tuku.exchanges WHERE job_id IN (SELECT job_id FROM tuku.exchanges WHERE action = 'File'
+                                                     GROUP BY job_id HAVING count(*) > 1)
+                ORDER BY job_id, id"""),
+            ("workers", "SELECT id, pid, state, started_at, heartbeat_at, stopped_at FROM tuku.workers ORDER BY id"),
+        ]:
+            details.write(f"== {title}\n")
+            for row in rows(sql):
+                details.write("  " + " | ".join(row) + "\n")
+
 failures = []
 if final != total:
     failures.append(f"unfinished={total - final}")
