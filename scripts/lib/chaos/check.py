@@ -49,8 +49,9 @@ refiled_without_check = 0
 ok_files_per_job = {}
 state = {}
 for job_id, action, outcome, http_status in rows("""
-        SELECT job_id, action, outcome, coalesce(http_status::text, '')
-        FROM tuku.exchanges WHERE action IN ('File', 'RetrieveStatus') ORDER BY job_id, id"""):
+        SELECT job_id, CASE WHEN action LIKE '%RetrieveStatus' THEN 'RetrieveStatus' ELSE 'File' END, outcome,
+               coalesce(http_status::text, '')
+        FROM tuku.exchanges WHERE action LIKE '%/File' OR action LIKE '%/RetrieveStatus' ORDER BY job_id, id"""):
     unsettled = state.get(job_id, False)
     if action == "File":
         if unsettled:
@@ -76,7 +77,7 @@ token_calls = 0
 try:
     for line in open(arrivals_path):
         arrival = json.loads(line)
-        if arrival.get("action") == "POST /oauth/token":
+        if arrival.get("action") == "oauth.token":
             token_calls += 1
             if arrival.get("status") == 400:
                 token_refused += 1  # invalid_grant: a spent refresh token was presented, the family is revoked
@@ -109,7 +110,7 @@ if details_path:
             ("gateway calls of jobs with more than one File", """
                 SELECT job_id, id, attempt, purpose, action, http_status, transport_error, outcome,
                        gateway_status->0->>'code'
-                FROM tuku.exchanges WHERE job_id IN (SELECT job_id FROM tuku.exchanges WHERE action = 'File'
+                FROM tuku.exchanges WHERE job_id IN (SELECT job_id FROM tuku.exchanges WHERE action LIKE '%/File'
                                                      GROUP BY job_id HAVING count(*) > 1)
                 ORDER BY job_id, id"""),
             ("workers", "SELECT id, pid, state, started_at, heartbeat_at, stopped_at FROM tuku.workers ORDER BY id"),
