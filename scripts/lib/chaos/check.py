@@ -83,8 +83,10 @@ try:
                 token_refused += 1  # invalid_grant: a spent refresh token was presented, the family is revoked
 except OSError:
     pass
+# A set marked for re-authorisation is the safe answer to a lost rotation; a refused refresh is not (the spent
+# refresh token was presented again, and IRD revokes the whole family for that).
 needs_authorisation = int(extra.pop("needs_authorisation", "0"))
-revoked = token_refused + needs_authorisation
+revoked = token_refused
 
 # Every return stored exactly once: no duplicate at the sandbox (a second File of a return is accepted-again or
 # refused as identical), no job with two Files answered OK, every succeeded filing stored, and nothing stored for a
@@ -146,7 +148,7 @@ for key, value in extra.items():
 line = (f"chaos: {name} jobs={total} final={final} succeeded={succeeded} rejected={rejected} dead={dead} "
         f"cancelled={cancelled} cancels={cancels} stored_once={stored_once} second_filings={duplicate_filings + duplicates_refused} "
         f"refiled_without_check={refiled_without_check} stuck={stuck} cancelled_then_run={cancelled_then_run} "
-        f"revoked={revoked} token_calls={token_calls} cancelled_after_filing={max(0, stored_once - succeeded_files)}")
+        f"revoked={revoked} needs_authorisation={needs_authorisation} token_calls={token_calls} cancelled_after_filing={max(0, stored_once - succeeded_files)}")
 for key, value in extra.items():
     if not key.startswith("fail_"):
         line += f" {key}={value}"
