@@ -35,12 +35,14 @@ stuck = int(one("""SELECT count(*) FROM tuku.jobs
                     WHERE state = 'running' AND lease_expires_at < now() - interval '5 seconds'""")[0])
 
 # Cancelled then run: a job whose cancellation was requested must end `cancelled` (or `succeeded`, when the run
-# in hand at that moment filed it), and no run may start after the request.
+# in hand at that moment filed it), and no run may start after the request. An attempt's start is the worker's
+# clock when the handler began, which can come a few milliseconds after a claim that preceded the cancel: a
+# second's tolerance (a real run again comes after a lease expiry or a backoff, seconds later).
 cancelled_then_run = int(one("""
 SELECT count(*) FROM tuku.jobs j
 WHERE j.cancel_requested_at IS NOT NULL
   AND (j.state NOT IN ('cancelled', 'succeeded')
-       OR EXISTS (SELECT 1 FROM tuku.attempts a WHERE a.job_id = j.id AND a.started_at > j.cancel_requested_at))""")[0])
+       OR EXISTS (SELECT 1 FROM tuku.attempts a WHERE a.job_id = j.id AND a.started_at > j.cancel_requested_at + interval '1 second'))""")[0])
 cancels = int(one("SELECT count(*) FROM tuku.jobs WHERE cancel_requested_at IS NOT NULL")[0])
 
 # Exchanges in order, per job: after a File whose outcome was not settled, the next gateway call for that job
