@@ -42,12 +42,14 @@ struct GatewayOverrideTests {
             let worker = try Self.worker(
                 ["--allow-gateway-overrides", "--oauth-token-url", "https://staging.example/oauth/token"], database: database)
             let deadline = ContinuousClock.now + .seconds(30)
-            while !worker.log.contains("Endpoint overrides in force"), worker.process.isRunning, ContinuousClock.now < deadline {
+            // Until the worker runs (its signal handlers installed): a SIGTERM before that would end it by default.
+            while !worker.log.contains("Worker started"), worker.process.isRunning, ContinuousClock.now < deadline {
                 try await Task.sleep(for: .milliseconds(100))
             }
             #expect(worker.log.contains("gateway.overrides=--oauth-token-url"))
             worker.signal(SIGTERM)
-            #expect(try await worker.waitForExit() == 0)
+            let status = try await worker.waitForExit()
+            #expect(status == 0, "\(worker.log)")
         }
     }
 

@@ -113,7 +113,8 @@ struct InstrumentationTests {
         }
         let waits = try metrics.expectTimer(PacingMetrics.wait, [("key", "gw")]).values
         #expect(waits.count == 2)
-        #expect(waits[0] < 500_000_000, "the first call has its slot at once")
+        // At once, but for the database round trips, which a loaded machine stretches (the second waits over 3.5 s).
+        #expect(waits[0] < 1_500_000_000, "the first call has its slot at once")
         #expect(waits[1] >= 3_500_000_000, "the second waits out the cool-down (\(waits[1]) ns)")
         #expect(metrics.counterTotal(label: PacingMetrics.cooldowns, dimensions: [("key", "gw"), ("event", "set")]) == 1)
         // At least once: its next slot falls at the cool-down's very end, and the check 15 ms before it still sees the

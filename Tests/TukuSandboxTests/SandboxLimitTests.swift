@@ -12,14 +12,18 @@ struct SandboxLimitTests {
             let envelope = try sandbox.envelope("ird.ei.status", "by-payday")
             var statuses: [UInt] = []
             var throttled: GatewayHTTPResponse?
-            for _ in 0..<8 {
-                let response = try await sandbox.send(envelope, authorization: "Bearer \(token)")
+            // Eight calls at once: on a loaded machine sequential calls can each take over a third of a second and
+            // never exceed the rate, so they are sent together and only the shape is fixed: at least three pass,
+            // some are refused, and nothing but 200 or 429 comes back.
+            let responses = try await withThrowingTaskGroup(of: GatewayHTTPResponse.self) { group in
+                for _ in 0..<8 { group.addTask { try await sandbox.send(envelope, authorization: "Bearer \(token)") } }
+                return try await group.reduce(into: [GatewayHTTPResponse]()) { $0.append($1) }
+            }
+            for response in responses {
                 statuses.append(response.status.code)
                 if response.status.code == 429, throttled == nil { throttled = response }
             }
-            // Sequential calls on a loaded machine may straddle a window edge, so only the shape is fixed: the first
-            // three pass, some of the rest are refused, and nothing but 200 or 429 comes back.
-            #expect(statuses.prefix(3) == [200, 200, 200])
+            #expect(statuses.filter { $0 == 200 }.count >= 3)
             #expect(statuses.contains(429))
             #expect(statuses.allSatisfy { $0 == 200 || $0 == 429 })
             let response = try #require(throttled)

@@ -368,7 +368,7 @@ struct SandboxOAuthRulesTests {
             let set = try await tokens.exchange(code: Secret(second), redirectURI: OAuthProbe.desktopRedirect)
             #expect(set.refreshToken == nil)
             let envelope = try probe.sandbox.envelope("ird.ei.status", "by-payday")
-            #expect(try await probe.sandbox.result(envelope, token: set.accessToken.value, listener: .oneWayTLS).isSuccess)
+            #expect(try await probe.sandbox.result(envelope, token: set.accessToken.value, listener: .oneWayTLS).wasAuthenticated)
 
             let granted = probe.sandbox.server.router.oauth.grant(clientID: OAuthProbe.desktopClientID, tenants: ["t"])
             #expect(granted.status == 200)
@@ -428,7 +428,7 @@ struct SandboxOAuthRulesTests {
             let first = try await probe.exchange(try await probe.code())
             let access = try #require(first.json["access_token"] as? String)
             let refresh = try #require(first.json["refresh_token"] as? String)
-            #expect(try await probe.sandbox.result(envelope, token: access).isSuccess)
+            #expect(try await probe.sandbox.result(envelope, token: access).wasAuthenticated)
 
             let revoked = try await probe.post("revoke", [("token", access), ("token_type_hint", "access_token")])
             #expect(revoked.status == 200 && revoked.body.isEmpty)
@@ -444,7 +444,7 @@ struct SandboxOAuthRulesTests {
             let foreign = try await probe.post(
                 "revoke", [("token", newRefresh)], authorization: OAuthProbe.basic(OAuthProbe.otherClientID, OAuthProbe.otherSecret))
             #expect(foreign.status == 200)
-            #expect(try await probe.sandbox.result(envelope, token: newAccess).isSuccess)
+            #expect(try await probe.sandbox.result(envelope, token: newAccess).wasAuthenticated)
 
             // Revoking the refresh token ends the family: its access token and the refresh token itself.
             #expect(try await probe.post("revoke", [("token", newRefresh), ("token_type_hint", "refresh_token")]).status == 200)
@@ -488,5 +488,13 @@ struct SandboxOAuthRulesTests {
         #expect(throws: SandboxError.self) { try RegisteredClient.registering(redirectURIs: ["a=/relative"], in: clients) }
         #expect(throws: SandboxError.self) { try RegisteredClient.registering(redirectURIs: ["a=https://a.example/#frag"], in: clients) }
         #expect(throws: SandboxError.self) { try RegisteredClient.registering(redirectURIs: ["https://a.example/"], in: clients) }
+    }
+}
+
+extension GatewayResult {
+    /// Whether the call got past authentication: no status 1 (authentication failure), 2 (missing token) or 3
+    /// (unauthorised access). A status query about a payday with no return answers 103, which is authenticated.
+    var wasAuthenticated: Bool {
+        self.statusMessages.allSatisfy { ![1, 2, 3].contains($0.statusCode) }
     }
 }

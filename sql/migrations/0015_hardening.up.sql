@@ -120,8 +120,11 @@ LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     allowed smallint;
 BEGIN
-    -- Only producers are limited: the owner, workers and operators insert as they see fit.
-    IF NOT pg_has_role(session_user, 'tuku_producer', 'MEMBER') OR pg_has_role(session_user, 'tuku_operator', 'MEMBER') THEN
+    -- Only producer logins (those listed in tuku.producer_tenants, which row-level security requires of them)
+    -- are limited: the owner, workers and operators insert as they see fit. Membership is not the test: the
+    -- owner may be a member of a producer login's role, for administration.
+    IF NOT EXISTS (SELECT 1 FROM tuku.producer_tenants WHERE login = session_user)
+       OR pg_has_role(session_user, 'tuku_operator', 'MEMBER') THEN
         RETURN NEW;
     END IF;
     SELECT highest_priority INTO allowed FROM tuku.producer_tenants WHERE login = session_user AND tenant = NEW.tenant;
