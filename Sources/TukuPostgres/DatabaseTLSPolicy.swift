@@ -7,7 +7,7 @@ import PostgresNIO
 ///
 /// | `sslmode` | loopback host | any other host |
 /// |---|---|---|
-/// | absent | `prefer` | `verify-full` (libpq would `prefer`: plain text if the server offers no TLS) |
+/// | absent | `disable` (plain text on this machine) | `verify-full` (libpq would `prefer` both: plain text if the server offers no TLS) |
 /// | `disable` | plain text | plain text (asked for explicitly) |
 /// | `allow`, `prefer` | TLS if the server offers it, else plain text | refused: it falls back to plain text silently |
 /// | `require` | TLS, certificate not checked (checked against `sslrootcert` when one is given, as libpq does) | same |
@@ -43,7 +43,7 @@ public struct DatabaseTLSPolicy: Sendable, Hashable {
         let loopback = Self.isLoopback(host)
         switch requested {
         case nil:
-            self.mode = loopback ? .prefer : .verifyFull
+            self.mode = loopback ? .disable : .verifyFull
         case "disable":
             self.mode = .disable
         case "allow", "prefer":

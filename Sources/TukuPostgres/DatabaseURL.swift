@@ -5,7 +5,7 @@ extension PostgresClient.Configuration {
     /// Reads a `postgres://user:password@host:port/database?sslmode=...&sslrootcert=...` URL.
     ///
     /// `sslmode` and `sslrootcert` keep libpq's meanings (``DatabaseTLSPolicy``); without `sslmode`, a loopback
-    /// host is `prefer` and any other host `verify-full`, and plain text to another host must be asked for with
+    /// host is plain text and any other host `verify-full`, and plain text to another host must be asked for with
     /// `sslmode=disable`. The password never appears in errors.
     public init(url text: String) throws {
         guard let components = URLComponents(string: text),

@@ -23,3 +23,25 @@ extension FleetTests {
         }
     }
 }
+
+extension FleetTests {
+    @Test(
+        "a File that stalls without reaching IRD is reconciled: RetrieveStatus answers 103 (or EXP without a key), and the return is filed exactly once",
+        arguments: [("103", "103"), ("expected", "0")])
+    func stalledFileIsFiledOnce(noReturnStatus: String, statusCode: String) async throws {
+        let script = try Self.faultScript("stall", "ok", "ok")
+        defer { try? FileManager.default.removeItem(at: script) }
+        try await self.withFleet(
+            jobs: 1, workers: 1, rate: 10,
+            sandboxArguments: ["--fault-script", script.path, "--slow-delay", "1", "--no-return-status", noReturnStatus]
+        ) { client, sandbox in
+            try await client.waitUntil("SELECT count(*) = 1 FROM tuku.jobs WHERE state = 'succeeded'", timeout: .seconds(60))
+            #expect(try Self.soapArrivals(sandbox).map { $0.row["action"] as? String } == ["File", "RetrieveStatus", "File"])
+            let trail = try await Self.exchangeTrail(client)
+            #expect(trail.hasPrefix("submit:0:outcome_unknown:-,reconcile:200:not_filed:\(statusCode == "0" ? "0" : "103"),submit:200:succeeded:0"), "\(trail)")
+            let statistics = try sandbox.statistics()
+            #expect(statistics["filingsStored"] as? Int == 1)
+            #expect(statistics["duplicateFilings"] as? Int == 0)
+        }
+    }
+}

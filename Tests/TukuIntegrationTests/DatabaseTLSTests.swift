@@ -13,11 +13,11 @@ struct DatabaseTLSPolicyTests {
         return try DatabaseTLSPolicy(host: host, queryItems: items)
     }
 
-    @Test("without sslmode a loopback host prefers TLS and any other host requires a verified certificate")
+    @Test("without sslmode a loopback host is plain text and any other host requires a verified certificate")
     func defaults() throws {
-        #expect(try Self.policy("127.0.0.1").mode == .prefer)
-        #expect(try Self.policy("localhost").mode == .prefer)
-        #expect(try Self.policy("::1").mode == .prefer)
+        #expect(try Self.policy("127.0.0.1").mode == .disable)
+        #expect(try Self.policy("localhost").mode == .disable)
+        #expect(try Self.policy("::1").mode == .disable)
         #expect(try Self.policy("db.internal").mode == .verifyFull)
         #expect(try Self.policy("10.0.0.7").mode == .verifyFull)
         #expect(try !Self.policy("db.internal").allowsPlainText)
@@ -68,7 +68,7 @@ struct DatabaseTLSServerTests {
         let asRoot = getuid() == 0
         process.executableURL = URL(fileURLWithPath: asRoot ? "/usr/sbin/runuser" : "/usr/bin/env")
         process.arguments = (asRoot ? ["-u", "postgres", "--"] : []) + [
-            "psql", "-q", "-X", "-v", "ON_ERROR_STOP=1", "-h", directory, "-p", port, "-U", "postgres", "-d", "postgres", "-c", sql,
+            "psql", "-q", "-X", "-o", "/dev/null", "-v", "ON_ERROR_STOP=1", "-h", directory, "-p", port, "-U", "postgres", "-d", "postgres", "-c", sql,
         ]
         try process.run()
         process.waitUntilExit()
@@ -76,7 +76,7 @@ struct DatabaseTLSServerTests {
     }
 
     /// Installs `certificate`/`key` as the server's TLS identity and turns TLS on (a reload, no restart).
-    static func serve(_ certificates: TestCertificates, certificate: String, key: String) throws {
+    static func serve(_ certificates: TestCertificates, certificate: String, key: String) async throws {
         let directory = URL(fileURLWithPath: ProcessInfo.processInfo.environment["TUKU_PG_DIR"]!).appendingPathComponent("tls")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         for (source, target) in [(certificate, "server.crt"), (key, "server.key")] {
@@ -96,7 +96,7 @@ struct DatabaseTLSServerTests {
         try Self.superuser("ALTER SYSTEM SET ssl = on")
         try Self.superuser("SELECT pg_reload_conf()")
         // The postmaster rereads its configuration asynchronously.
-        Thread.sleep(forTimeInterval: 1)
+        try await Task.sleep(for: .seconds(1))
     }
 
     /// Whether a connection made from the test server's URL with `host` and `query` is encrypted; throws when it
@@ -127,21 +127,24 @@ struct DatabaseTLSServerTests {
     func verification() async throws {
         let certificates = try TestCertificates.make()
         let ca = certificates.path("ca.pem")
-        try Self.serve(certificates, certificate: "server.pem", key: "server.key")
+        try await Self.serve(certificates, certificate: "server.pem", key: "server.key")
         #expect(try await Self.connectsEncrypted(host: "127.0.0.1", query: "sslmode=verify-full&sslrootcert=\(ca)"))
         #expect(try await Self.connectsEncrypted(host: "localhost", query: "sslmode=verify-full&sslrootcert=\(ca)"))
-        // The loopback default (prefer) now takes TLS, since the server offers it.
-        #expect(try await Self.connectsEncrypted(host: "127.0.0.1", query: ""))
+        // prefer takes TLS when the server offers it; the loopback default stays plain text.
+        #expect(try await Self.connectsEncrypted(host: "127.0.0.1", query: "sslmode=prefer"))
+        #expect(try await !Self.connectsEncrypted(host: "127.0.0.1", query: ""))
         await #expect(throws: (any Error).self) {
             _ = try await Self.connectsEncrypted(
                 host: "127.0.0.1", query: "sslmode=verify-ca&sslrootcert=\(certificates.path("other-ca.pem"))")
         }
         // A certificate for another host: the chain is good (verify-ca connects), the name is not (verify-full refuses).
-        try Self.serve(certificates, certificate: "wronghost-server.pem", key: "wronghost-server.key")
-        defer { try? Self.serve(certificates, certificate: "server.pem", key: "server.key") }
+        try await Self.serve(certificates, certificate: "wronghost-server.pem", key: "wronghost-server.key")
         #expect(try await Self.connectsEncrypted(host: "127.0.0.1", query: "sslmode=verify-ca&sslrootcert=\(ca)"))
         await #expect(throws: (any Error).self) {
             _ = try await Self.connectsEncrypted(host: "127.0.0.1", query: "sslmode=verify-full&sslrootcert=\(ca)")
         }
+        // The rest of the suite shares this server: TLS off again.
+        try Self.superuser("ALTER SYSTEM RESET ssl")
+        try Self.superuser("SELECT pg_reload_conf()")
     }
 }

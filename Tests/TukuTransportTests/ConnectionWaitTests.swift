@@ -19,9 +19,9 @@ struct ConnectionWaitTests {
         "behind slow answers, calls beyond the pool wait for a connection as long as their own deadline allows, well past the connect timeout, and all succeed",
         .timeLimit(.minutes(1)))
     func callsQueueForConnections() async throws {
-        try await TestTLSServer.with(tls: TestServerTLS.mutual(), behaviour: .slow(seconds: 3)) { server in
-            // The connect timeout covers the TLS handshake too: 3 s leaves room for a loaded machine.
-            let transport = try self.transport(connections: 2, connectTimeout: .seconds(3))
+        try await TestTLSServer.with(tls: TestServerTLS.mutual(), behaviour: .slow(seconds: 4)) { server in
+            // The connect timeout covers the TLS handshake too: 5 s leaves room for a fully loaded machine.
+            let transport = try self.transport(connections: 2, connectTimeout: .seconds(5))
             let started = ContinuousClock.now
             let results = await withTaskGroup(of: Result<Int, TransportError>.self) { group in
                 for _ in 0..<6 {
@@ -45,9 +45,9 @@ struct ConnectionWaitTests {
             }
             #expect(failures.isEmpty, "calls failed: \(failures)")
             #expect(results.count == 6)
-            // Three rounds of two 3-second answers: the last calls waited about 6 s for a connection, twice the
+            // Three rounds of two 4-second answers: the last calls waited about 8 s for a connection, well past the
             // connect timeout, and never more than two connections were open.
-            #expect(ContinuousClock.now - started >= .seconds(8))
+            #expect(ContinuousClock.now - started >= .seconds(11))
             #expect(server.acceptedConnections <= 2)
             try await transport.shutdown()
         }
