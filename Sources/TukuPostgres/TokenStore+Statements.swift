@@ -47,8 +47,17 @@ extension TokenStore {
         t.needs_authorisation_since IS NOT NULL, t.last_error, t.refresh_claimed_by, coalesce(t.refresh_claim_expires_at < now(), false)
         """
 
+    /// Runs one statement of the store, within ``TokenStore/callTimeout`` (``DatabaseDeadline``): a statement sent on
+    /// a connection that dies may otherwise never answer.
     private func sets(_ query: PostgresQuery) async throws -> [StoredSet] {
-        let rows = try await self.client.query(query, logger: self.logger)
+        let (client, logger) = (self.client, self.logger)
+        return try await DatabaseDeadline.run("token store", timeout: self.callTimeout) {
+            try await Self.sets(query, client: client, logger: logger)
+        }
+    }
+
+    private static func sets(_ query: PostgresQuery, client: PostgresClient, logger: Logger) async throws -> [StoredSet] {
+        let rows = try await client.query(query, logger: logger)
         var sets: [StoredSet] = []
         for try await (id, name, tenants, generation, access, expiresAt, refresh, keyID, version, needs, lastError, claimedBy, expired)
             in rows.decode((Int64, String, [String], Int64, Data, Date, Data?, String, Int16, Bool, String?, String?, Bool).self)
@@ -125,24 +134,26 @@ extension TokenStore {
 
     /// Gives up the claim without a new generation: the token endpoint did not take the refresh token.
     func releaseClaim(_ set: StoredSet, claim: Claim, reason: String) async throws {
-        try await self.client.execute(
+        _ = try await self.sets(
             """
             UPDATE tuku.oauth_tokens t
             SET refresh_claimed_by = NULL, refresh_claimed_at = NULL, refresh_claim_expires_at = NULL,
                 last_error = \(reason), updated_at = now()
             WHERE t.id = \(set.id) AND t.generation = \(set.generation) AND t.refresh_claimed_by = \(claim.owner)
-            """, logger: self.logger)
+            RETURNING \(unescaped: Self.columns)
+            """)
     }
 
     /// Marks the set as needing a person, ending this process's claim on it.
     func markNeedsAuthorisation(_ set: StoredSet, claim: Claim, reason: String) async throws {
-        try await self.client.execute(
+        _ = try await self.sets(
             """
             UPDATE tuku.oauth_tokens t
             SET needs_authorisation_since = now(), last_error = \(reason), updated_at = now(),
                 refresh_claimed_by = NULL, refresh_claimed_at = NULL, refresh_claim_expires_at = NULL
             WHERE t.id = \(set.id) AND t.generation = \(set.generation) AND t.refresh_claimed_by = \(claim.owner)
-            """, logger: self.logger)
+            RETURNING \(unescaped: Self.columns)
+            """)
     }
 
     /// Marks the set as needing a person because `set.claimedBy`'s claim passed its deadline without a stored
