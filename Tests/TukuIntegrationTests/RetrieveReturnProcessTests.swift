@@ -38,7 +38,8 @@ struct RetrieveReturnProcessTests {
         let transport = try GatewayTransport(
             configuration: .init(
                 tls: .init(
-                    clientIdentity: .init(certificateChainPath: certificates.path("client.pem"), privateKeyPath: certificates.path("client.key")),
+                    clientIdentity: .init(
+                        certificateChainPath: certificates.path("client.pem"), privateKeyPath: certificates.path("client.key")),
                     trustRoots: .caBundle(path: certificates.path("ca.pem")))),
             logger: .test())
         do {
@@ -63,7 +64,8 @@ struct RetrieveReturnProcessTests {
                 }
                 return result
             }
-            let retrieve = try Self.tuku(["render", "--operation", "RetrieveReturn", "ird.ei.status", Self.example("ird.ei.status", "by-payday")])
+            let retrieve = try Self.tuku(
+                ["render", "--operation", "RetrieveReturn", "ird.ei.status", Self.example("ird.ei.status", "by-payday")])
             let file = try Self.tuku(["render", "ird.ei.file", Self.example("ird.ei.file", "three-employees")])
 
             let before = try result(try await send(retrieve))
