@@ -16,6 +16,8 @@ struct RenderCommand: ParsableCommand {
             or 2 with one problem per line on standard error. With --payload-only, standard output is the request element \
             inside the SOAP body (e.g. fileRequest) as a document of its own, for IRD's schema:
               tuku render --payload-only ird.ei.file FILE | xmllint --noout --schema ReturnEI.v2.xsd -
+            With --operation RetrieveReturn, an ird.ei.status payload is rendered as a RetrieveReturn call (the returns \
+            filed for the payday, every field as filed) instead of RetrieveStatus.
             """
     )
 
@@ -23,6 +25,8 @@ struct RenderCommand: ParsableCommand {
     @Argument(help: "The payload JSON file (as inserted into tuku.jobs.payload), or - for standard input.") var payload: String
     @Option(name: .customLong("software-provider"), help: "softwareProvider sent to IRD.") var softwareProvider = "Tuku"
     @Flag(help: "Print only the request element inside the SOAP body, as IRD's XSDs define it.") var payloadOnly = false
+    @Option(help: "The operation, when the kind's payload serves more than one: RetrieveReturn for ird.ei.status.")
+    var operation: String?
 
     func run() throws {
         let data =
@@ -39,7 +43,15 @@ struct RenderCommand: ParsableCommand {
         }
         let builder = SOAPEnvelopeBuilder(
             configuration: .init(softwareProvider: self.softwareProvider, softwarePlatform: "Linux", softwareRelease: Tuku.version))
-        let envelope = try builder.envelope(for: decoded)
+        let envelope: SOAPEnvelope
+        switch (self.operation, decoded) {
+        case (nil, _): envelope = try builder.envelope(for: decoded)
+        case (GatewayOperation.retrieveReturn.name?, .eiStatus(let status)): envelope = try builder.retrieveReturn(status)
+        case (let name?, _):
+            let message = "\(self.kind): --operation \(name) is not available (RetrieveReturn takes ird.ei.status)\n"
+            FileHandle.standardError.write(Data(message.utf8))
+            throw ExitCode(2)
+        }
         let head =
             "POST <gateway>/\(KindDefinitionLookup.servicePath(for: self.kind) ?? "?")\n"
             + "Content-Type: \(envelope.contentType)\nAuthorization: <left out>\n"
@@ -103,6 +115,14 @@ struct DecodeCommand: ParsableCommand {
                 }
                 print("gatewayId       \(result.gatewayId ?? "-")")
                 print("submissionKey   \(result.submissionKey.map(String.init) ?? "-")")
+                for retrieved in result.retrievedReturns {
+                    let key = retrieved.submissionKey.map(String.init) ?? "-"
+                    let payday = retrieved.payDayDate.map { "\($0)" } ?? "-"
+                    let isNil = retrieved.isNilReturn.map { "\($0)" } ?? "-"
+                    print(
+                        "return          key \(key) payday \(payday) nil \(isNil) lines \(retrieved.lineReferences.count)"
+                            + " gross \(retrieved.totalGrossEarnings ?? "-") paye \(retrieved.totalPAYE ?? "-")")
+                }
                 for status in result.returnStatuses {
                     print(
                         "returnStatus    \(status.code ?? "-") \(status.text) received \(status.receivedDate.map { "\($0)" } ?? "-") key \(status.submissionKey.map(String.init) ?? "-")"

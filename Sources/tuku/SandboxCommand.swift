@@ -12,7 +12,7 @@ struct SandboxCommand: AsyncParsableCommand {
             Prints `listening mtls=HOST:PORT tls=HOST:PORT` on standard output once both listeners are bound, and a \
             `stopped calls=… filings=… duplicate_filings=… duplicates_refused=… employments=… employment_creates_refused=… \
             schema_rejections=…` line on SIGTERM/SIGINT.
-            Strict by default: every SOAP body is validated against IRD's XSDs (status 21), RetrieveStatus answers 103 \
+            Strict by default: every SOAP body is validated against IRD's XSDs (status 21), RetrieveStatus and RetrieveReturn answer 103 \
             for a payday without a return, and payday filing refuses M2M JWTs (status 2).
             Routes: POST /gateway/gws/returns/ and /gateway/gws/employment/v2/ (also /gateway2/…), \
             GET /oauth/authorize, POST /oauth/token, /oauth/introspect and /oauth/revoke, POST /sandbox/grant, \
@@ -73,7 +73,10 @@ struct SandboxCommand: AsyncParsableCommand {
     var processingDelay: Double = 5
     @Option(
         name: .customLong("no-return-status"),
-        help: "RetrieveStatus for a payday without a return: 103 (IRD's No return found) or expected (status EXP, no key).")
+        help: """
+            RetrieveStatus and RetrieveReturn for a payday without a return: 103 (IRD's No return found) or expected \
+            (RetrieveStatus: status EXP, no key; RetrieveReturn: 0, no body).
+            """)
     var noReturnStatus: String = NoReturnAnswer.noReturnFound.rawValue
     @Flag(
         name: .customLong("accept-m2m-payday-filing"),

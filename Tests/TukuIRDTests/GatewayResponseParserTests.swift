@@ -32,6 +32,56 @@ struct GatewayResponseParserTests {
         }
     }
 
+    /// The EI build pack's `retrieveReturnResponse` example (§3.3), as printed (empty values, `standardFields` in the
+    /// EI namespace) but with its closing tag matched to its opening one, inside IRD's Returns response envelope.
+    static let buildPackRetrieveReturn = """
+        <s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope" xmlns:a="http://www.w3.org/2005/08/addressing">
+        <s:Header><a:Action s:mustUnderstand="1">https://services.ird.govt.nz/GWS/Returns/Return/RetrieveReturnResponse</a:Action></s:Header>
+        <s:Body><RetrieveReturnResponse xmlns="https://services.ird.govt.nz/GWS/Returns/"><RetrieveReturnResult>
+        <b:RetrieveReturnResponseWrapper xmlns:b="https://services.ird.govt.nz/GWS/Returns/:types/RetrieveReturnResponse">
+        <retrieveReturnResponse xmlns="urn:www.ird.govt.nz/GWS:types/ReturnCommon.v2" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">
+         <statusMessage xmlns="urn:www.ird.govt.nz/GWS:types/Common.v2">
+          <statusCode>0</statusCode>
+          <errorMessage></errorMessage>
+         </statusMessage>
+         <responseBody xmlns:r="urn:www.ird.govt.nz/GWS:types/ReturnEI.v2" xsi:type="r:RetrieveReturnResponseBodyType">
+             <r:standardFields>
+                       <isNilReturn xmlns="urn:www.ird.govt.nz/GWS:types/ReturnCommon.v2"/>
+             </r:standardFields>
+                 <r:formFields>
+          <r:employeeFields>
+           <r:employee>
+            <r:irdNumber></r:irdNumber>
+            <r:employeeName></r:employeeName>
+            <r:taxCode></r:taxCode>
+            <r:payPeriodStartDate></r:payPeriodStartDate>
+            <r:payPeriodEndDate></r:payPeriodEndDate>
+           </r:employee>
+           <r:employee>
+            <r:irdNumber></r:irdNumber>
+            <r:employeeName></r:employeeName>
+            <r:taxCode></r:taxCode>
+            <r:payPeriodStartDate></r:payPeriodStartDate>
+            <r:payPeriodEndDate></r:payPeriodEndDate>
+           </r:employee>
+          </r:employeeFields>
+              </r:formFields>
+         </responseBody>
+        </retrieveReturnResponse>
+        </b:RetrieveReturnResponseWrapper></RetrieveReturnResult></RetrieveReturnResponse></s:Body></s:Envelope>
+        """
+
+    @Test("the build pack's RetrieveReturn example: success, one return of two lines, nothing invented for empty fields")
+    func buildPackRetrieveReturn() throws {
+        let response = try GatewayResponseParser.parse(Data(Self.buildPackRetrieveReturn.utf8))
+        #expect(response.action == GatewayOperation.retrieveReturn.responseAction)
+        let result = try Self.result(Data(Self.buildPackRetrieveReturn.utf8))
+        #expect(result.isSuccess)
+        #expect(result.responseElement == "retrieveReturnResponse")
+        #expect(result.retrievedReturns == [RetrievedReturn(lineReferences: ["", ""])])
+        #expect(result.gatewayId == nil && result.submissionKey == nil && result.returnStatuses.isEmpty)
+    }
+
     @Test("IRD's File response sample: success, gatewayId, submissionKey and the reply action")
     func fileResponseSample() throws {
         let data = try ReferencePaths.sample("body-ei-returnfile-response.xml")

@@ -51,6 +51,56 @@ struct GatewayResponseV1Tests {
         #expect(message.hasPrefix("XML Request Failed Validation: [ValidationProblem { line=25, column=55"))
     }
 
+    @Test("IRD's v1 RetrieveReturn response (GST, the shape IRD publishes) is one retrieved return, and succeeds")
+    func retrieveReturn() throws {
+        let result = try Self.result("body-gst-retrievereturn-response.xml")
+        #expect(result.responseElement == "retrieveReturnResponse")
+        #expect(result.statusMessages == [StatusMessage(statusCode: 0, errorMessage: "")])
+        // GST's form fields are not EI's: only standardFields is read.
+        #expect(result.retrievedReturns == [RetrievedReturn(isNilReturn: false)])
+        #expect(try Self.outcome("body-gst-retrievereturn-response.xml") == .succeeded(gatewayId: nil, submissionKey: nil))
+    }
+
+    @Test("an EI v1 RetrieveReturn body (ReturnCommon.v1, ReturnEI.v1) is read like v2's; a v1 103 is rejected")
+    func eiV1RetrieveReturn() throws {
+        let sample = String(decoding: try ReferencePaths.v1Sample("body-gst-retrievereturn-response.xml"), as: UTF8.self)
+        let start = try #require(sample.range(of: "<formFields"))
+        let end = try #require(sample.range(of: "</formFields>"))
+        let ei = sample.replacingCharacters(
+            in: start.lowerBound..<end.upperBound,
+            with: """
+                <formFields xmlns="urn:www.ird.govt.nz/GWS:types/ReturnEI.v1"><submissionKey>987654321</submissionKey>\
+                <payDayDate>2018-04-10</payDayDate><employeeFields><employee><referenceId>a1</referenceId></employee>\
+                <employee><referenceId>b2</referenceId></employee></employeeFields><totalGrossEarnings>2000.00</totalGrossEarnings>\
+                <totalPAYESchedularTaxDeductions>300.00</totalPAYESchedularTaxDeductions></formFields>
+                """)
+        let result = try Self.parsed(Data(ei.utf8))
+        #expect(
+            result.retrievedReturns == [
+                RetrievedReturn(
+                    isNilReturn: false, submissionKey: 987_654_321, payDayDate: try CalendarDate("2018-04-10"),
+                    lineReferences: ["a1", "b2"], totalGrossEarnings: "2000.00", totalPAYE: "300.00")
+            ])
+        let notFound = try #require(ei.range(of: #"(?s)<statusMessage.*</responseBody>"#, options: .regularExpression))
+        let refused = ei.replacingCharacters(
+            in: notFound,
+            with: #"<statusMessage xmlns="urn:www.ird.govt.nz/GWS:types/Common.v1"><statusCode>103</statusCode><errorMessage>No return found</errorMessage></statusMessage>"#
+        )
+        let outcome = Self.classifier.classify(
+            .response(
+                status: 200, retryAfter: nil,
+                body: Result { () throws(GatewayError) in try GatewayResponseParser.parse(Data(refused.utf8)) }))
+        #expect(outcome == .rejected(code: 103, message: "No return found"))
+    }
+
+    static func parsed(_ data: Data) throws -> GatewayResult {
+        guard case .result(let result) = try GatewayResponseParser.parse(data).content else {
+            Issue.record("expected an IRD response document")
+            throw CancellationError()
+        }
+        return result
+    }
+
     @Test("a v1 RetrieveStatus names one status and the return's submission key, read as one return status")
     func statusSubmitted() throws {
         let result = try Self.result("body-gst-returnstatus-response.xml")

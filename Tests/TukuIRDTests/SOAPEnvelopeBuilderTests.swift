@@ -61,12 +61,44 @@ struct SOAPEnvelopeBuilderTests {
         #expect(envelope.contentType.hasPrefix("application/soap+xml; charset=utf-8; action=\""))
     }
 
+    @Test("RetrieveReturn nests IRD's sample request's wrappers under its action, with a payload valid against ReturnEI.v2.xsd")
+    func retrieveReturnEnvelope() throws {
+        var generator = PayloadGenerator(seed: 7)
+        let payloads = (0..<20).map { _ in generator.eiStatus() }
+        let envelopes = try payloads.map { try Self.builder.retrieveReturn($0) }
+        // IRD's only EI RetrieveReturn sample is in the v1 namespaces: the same chain, v1's payload element.
+        let sample = try ReferencePaths.v1Sample("body-ei-retrievereturn-request.xml")
+        let published = try Self.chain(sample, to: "retrieveEIRequest")
+        #expect(published.last == "{\(IRDNamespace.returnEIV1)}retrieveEIRequest")
+        for envelope in envelopes {
+            let built = try Self.chain(envelope.body, to: "retrieveEIRequest")
+            #expect(built.dropLast() == published.dropLast())
+            #expect(built.last == "{\(IRDNamespace.returnEI)}retrieveEIRequest")
+            #expect(try Self.action(envelope.body) == Self.action(sample))
+            #expect(envelope.operation == .retrieveReturn)
+        }
+        let documents = try envelopes.map {
+            try SchemaValidator.payloadDocument(of: $0.body, namespace: IRDNamespace.returnEI, localName: "retrieveEIRequest")
+        }
+        #expect(try SchemaValidator.failures(of: documents, against: ReferencePaths.returnEISchema).isEmpty)
+        // The request is RetrieveStatus's, under other wrappers.
+        let status = try Self.builder.retrieveReturnStatus(payloads[0])
+        let statusRequest = try SchemaValidator.payloadDocument(
+            of: status.body, namespace: IRDNamespace.returnEI, localName: "retrieveEIRequest")
+        #expect(statusRequest == documents[0])
+        #expect(GatewayOperation.retrieveReturn.requestMessageElement == "RetrieveReturnRequestMsg")
+        #expect(GatewayOperation.retrieveReturn.responseAction == "https://services.ird.govt.nz/GWS/Returns/Return/RetrieveReturnResponse")
+    }
+
     @Test("actions are exactly the WSDL soapAction URIs")
     func actions() {
         #expect(GatewayOperation.fileReturn.action == "https://services.ird.govt.nz/GWS/Returns/Return/File")
         #expect(
             GatewayOperation.retrieveReturnStatus.action
                 == "https://services.ird.govt.nz/GWS/Returns/Return/RetrieveStatus")
+        #expect(
+            GatewayOperation.retrieveReturn.action
+                == "https://services.ird.govt.nz/GWS/Returns/Return/RetrieveReturn")
         #expect(
             GatewayOperation.createEmployment.action
                 == "https://services.ird.govt.nz/GWS/Employment/v2/Employment/Create")

@@ -60,4 +60,35 @@ struct RenderCommandTests {
         #expect(status != 0)
         #expect(err.contains("fails to validate") || err.contains("validity error"))
     }
+
+    @Test("--operation RetrieveReturn renders an ird.ei.status payload as RetrieveReturn, XSD-valid; tuku decode reads the answer")
+    func retrieveReturn() throws {
+        let tuku = try TukuProcess.executableURL().path
+        let returns = Self.schemas.appendingPathComponent("ReturnEI.v2.xsd").path
+        let example = Self.example("ird.ei.status", "by-payday")
+        let (status, envelope, err) = try Self.shell("\"$1\" render --operation RetrieveReturn ird.ei.status \"$2\"", [tuku, example])
+        #expect(status == 0, "\(err)")
+        #expect(envelope.contains(">https://services.ird.govt.nz/GWS/Returns/Return/RetrieveReturn<"))
+        #expect(envelope.contains("RetrieveReturnRequestMsg>") && envelope.contains("RetrieveReturnRequestWrapper "))
+        let pipe =
+            "\"$1\" render --operation RetrieveReturn --payload-only ird.ei.status \"$2\" 2>/dev/null"
+            + " | xmllint --noout --nonet --schema \"$3\" -"
+        let (valid, _, validation) = try Self.shell(pipe, [tuku, example, returns])
+        #expect(valid == 0, "\(validation)")
+        #expect(validation.contains("- validates"))
+        // A File payload has no RetrieveReturn form.
+        let (refused, _, message) = try Self.shell(
+            "\"$1\" render --operation RetrieveReturn ird.ei.file \"$2\"", [tuku, Self.example("ird.ei.file", "three-employees")])
+        #expect(refused == 2)
+        #expect(message.contains("--operation RetrieveReturn is not available"))
+
+        // IRD's published RetrieveReturn response shape (GST, v1 namespaces), decoded.
+        let sample = TestCertificates.repositoryRoot
+            .appendingPathComponent("Tests/Fixtures/ird-v1/body-gst-retrievereturn-response.xml").path
+        let (decoded, out, decodeErr) = try Self.shell("\"$1\" decode \"$2\"", [tuku, sample])
+        #expect(decoded == 0, "\(decodeErr)")
+        #expect(out.contains("response        retrieveReturnResponse"))
+        #expect(out.contains("return          key - payday - nil false lines 0"))
+        #expect(out.contains("outcome         succeeded"))
+    }
 }

@@ -35,6 +35,8 @@ public struct GatewayResult: Sendable, Hashable {
     public var submissionKey: Int64?
     /// RetrieveStatus's `returnStatus` entries, in document order.
     public var returnStatuses: [ReturnStatus]
+    /// RetrieveReturn's returns (one per `responseBody`), in document order.
+    public var retrievedReturns: [RetrievedReturn] = []
 
     /// Creates a result.
     public init(
@@ -53,6 +55,36 @@ public struct GatewayResult: Sendable, Hashable {
 
     /// The first status message with a non-zero code, if any.
     public var firstError: StatusMessage? { statusMessages.first { $0.statusCode != 0 } }
+}
+
+/// One return from RetrieveReturn (a `responseBody` of `r:RetrieveReturnResponseBodyType`): the figures that
+/// identify it and its totals, read from its `formFields` in the EI v2 or v1 namespace.
+public struct RetrievedReturn: Sendable, Hashable {
+    /// `standardFields/isNilReturn`, when present.
+    public var isNilReturn: Bool?
+    /// The return's submission key, when present.
+    public var submissionKey: Int64?
+    /// The payday.
+    public var payDayDate: CalendarDate?
+    /// The `referenceId` of each employee line, in document order (empty where a line has none).
+    public var lineReferences: [String]
+    /// `totalGrossEarnings`, as IRD wrote it.
+    public var totalGrossEarnings: String?
+    /// `totalPAYESchedularTaxDeductions`, as IRD wrote it.
+    public var totalPAYE: String?
+
+    /// Creates a retrieved return.
+    public init(
+        isNilReturn: Bool? = nil, submissionKey: Int64? = nil, payDayDate: CalendarDate? = nil, lineReferences: [String] = [],
+        totalGrossEarnings: String? = nil, totalPAYE: String? = nil
+    ) {
+        self.isNilReturn = isNilReturn
+        self.submissionKey = submissionKey
+        self.payDayDate = payDayDate
+        self.lineReferences = lineReferences
+        self.totalGrossEarnings = totalGrossEarnings
+        self.totalPAYE = totalPAYE
+    }
 }
 
 /// One `cmn:statusMessage`: 0 is success, positive codes are known errors, −1 is an undefined error.

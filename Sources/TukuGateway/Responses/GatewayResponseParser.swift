@@ -117,6 +117,10 @@ public enum GatewayResponseParser {
             if let gatewayId = body.child(responseNamespace, "gatewayId")?.trimmedText {
                 result.gatewayId = gatewayId
             }
+            if result.responseElement == "retrieveReturnResponse" {
+                result.retrievedReturns.append(parseRetrievedReturn(body, namespace: responseNamespace))
+                continue
+            }
             if let key = body.child(responseNamespace, "submissionKey")?.trimmedText {
                 result.submissionKey = Int64(key)
             }
@@ -130,6 +134,33 @@ public enum GatewayResponseParser {
             }
         }
         return result
+    }
+
+    /// A RetrieveReturn `responseBody`: `standardFields` in the response's namespace (ReturnCommon v2 or v1), then
+    /// `formFields` in the EI namespace of the same generation (ReturnEI v2 or v1; the field names are shared).
+    private static func parseRetrievedReturn(_ body: XMLElement, namespace: String) -> RetrievedReturn {
+        let isNil = body.child(namespace, "standardFields")?.child(namespace, "isNilReturn")?.trimmedText
+        let ei = [IRDNamespace.returnEI, IRDNamespace.returnEIV1].first { body.child($0, "formFields") != nil }
+        guard let ei, let fields = body.child(ei, "formFields") else {
+            return RetrievedReturn(isNilReturn: isNil.flatMap(Self.boolean))
+        }
+        let lines = fields.child(ei, "employeeFields")?.children(ei, "employee") ?? []
+        return RetrievedReturn(
+            isNilReturn: isNil.flatMap(Self.boolean),
+            submissionKey: fields.child(ei, "submissionKey")?.trimmedText.flatMap { Int64($0) },
+            payDayDate: fields.child(ei, "payDayDate")?.trimmedText.flatMap { try? CalendarDate($0) },
+            lineReferences: lines.map { $0.child(ei, "referenceId")?.trimmedText ?? "" },
+            totalGrossEarnings: fields.child(ei, "totalGrossEarnings")?.trimmedText,
+            totalPAYE: fields.child(ei, "totalPAYESchedularTaxDeductions")?.trimmedText)
+    }
+
+    /// An `xsd:boolean`'s value (`true`, `false`, `1`, `0`).
+    private static func boolean(_ text: String) -> Bool? {
+        switch text {
+        case "true", "1": true
+        case "false", "0": false
+        default: nil
+        }
     }
 
     private static func parseReturnStatus(_ element: XMLElement, namespace: String) -> ReturnStatus {

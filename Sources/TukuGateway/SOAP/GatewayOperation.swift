@@ -5,7 +5,7 @@
 /// the wrapper in the service namespace + `:types/<Op>Request`; the reply is `<Op>Response/<Op>Result/…`.
 public struct GatewayOperation: Hashable, Sendable, CustomStringConvertible {
     private enum Base: Hashable, Sendable {
-        case fileReturn, retrieveReturnStatus, createEmployment, updateEmployment, terminateEmployment
+        case fileReturn, retrieveReturnStatus, retrieveReturn, createEmployment, updateEmployment, terminateEmployment
     }
 
     private let base: Base
@@ -14,6 +14,8 @@ public struct GatewayOperation: Hashable, Sendable, CustomStringConvertible {
     public static let fileReturn = GatewayOperation(base: .fileReturn)
     /// Returns service `RetrieveStatus`: status of EI returns for a payday.
     public static let retrieveReturnStatus = GatewayOperation(base: .retrieveReturnStatus)
+    /// Returns service `RetrieveReturn`: the EI returns filed for a payday, every field as filed (EI build pack §3.3).
+    public static let retrieveReturn = GatewayOperation(base: .retrieveReturn)
     /// Employment service v2 `Create`.
     public static let createEmployment = GatewayOperation(base: .createEmployment)
     /// Employment service v2 `Update`.
@@ -26,6 +28,7 @@ public struct GatewayOperation: Hashable, Sendable, CustomStringConvertible {
         switch base {
         case .fileReturn: "File"
         case .retrieveReturnStatus: "RetrieveStatus"
+        case .retrieveReturn: "RetrieveReturn"
         case .createEmployment: "Create"
         case .updateEmployment: "Update"
         case .terminateEmployment: "Terminate"
@@ -35,7 +38,7 @@ public struct GatewayOperation: Hashable, Sendable, CustomStringConvertible {
     /// The service namespace, which is also the operation elements' namespace.
     public var serviceNamespace: String {
         switch base {
-        case .fileReturn, .retrieveReturnStatus: IRDNamespace.returnsService
+        case .fileReturn, .retrieveReturnStatus, .retrieveReturn: IRDNamespace.returnsService
         case .createEmployment, .updateEmployment, .terminateEmployment: IRDNamespace.employmentService
         }
     }
@@ -43,7 +46,7 @@ public struct GatewayOperation: Hashable, Sendable, CustomStringConvertible {
     /// The `wsa:Action` value, e.g. `https://services.ird.govt.nz/GWS/Returns/Return/File`.
     public var action: String {
         switch base {
-        case .fileReturn, .retrieveReturnStatus: "https://services.ird.govt.nz/GWS/Returns/Return/\(name)"
+        case .fileReturn, .retrieveReturnStatus, .retrieveReturn: "https://services.ird.govt.nz/GWS/Returns/Return/\(name)"
         case .createEmployment, .updateEmployment, .terminateEmployment:
             "https://services.ird.govt.nz/GWS/Employment/v2/Employment/\(name)"
         }
@@ -57,6 +60,7 @@ public struct GatewayOperation: Hashable, Sendable, CustomStringConvertible {
         switch base {
         case .fileReturn: "ReturnFileRequestMsg"
         case .retrieveReturnStatus: "ReturnStatusRequestMsg"
+        case .retrieveReturn: "RetrieveReturnRequestMsg"
         case .createEmployment, .updateEmployment, .terminateEmployment: "\(name)RequestMsg"
         }
     }
@@ -71,7 +75,7 @@ public struct GatewayOperation: Hashable, Sendable, CustomStringConvertible {
     public var payloadElement: (localName: String, namespace: String) {
         switch base {
         case .fileReturn: ("fileRequest", IRDNamespace.returnEI)
-        case .retrieveReturnStatus: ("retrieveEIRequest", IRDNamespace.returnEI)
+        case .retrieveReturnStatus, .retrieveReturn: ("retrieveEIRequest", IRDNamespace.returnEI)
         case .createEmployment: ("createRequest", IRDNamespace.employment)
         case .updateEmployment: ("updateRequest", IRDNamespace.employment)
         case .terminateEmployment: ("terminateRequest", IRDNamespace.employment)

@@ -18,6 +18,9 @@ public enum IRDNamespace {
     public static let returnCommon = "urn:www.ird.govt.nz/GWS:types/ReturnCommon.v2"
     /// `ReturnEI.v2.xsd`: `fileRequest`, `retrieveEIRequest`, EI form fields.
     public static let returnEI = "urn:www.ird.govt.nz/GWS:types/ReturnEI.v2"
+    /// `ReturnEI.v1.xsd`: EI v1's form fields (majorFormType `EI`), in which IRD answers RetrieveReturn for a return
+    /// filed as EI v1.
+    public static let returnEIV1 = "urn:www.ird.govt.nz/GWS:types/ReturnEI.v1"
     /// `Employment.v2.xsd`: `createRequest`, `updateRequest`, `terminateRequest`, `employmentResponse`.
     public static let employment = "urn:www.ird.govt.nz/GWS:types/Employment.v2"
     /// The Returns service (operation elements `File`, `RetrieveStatus`, …).

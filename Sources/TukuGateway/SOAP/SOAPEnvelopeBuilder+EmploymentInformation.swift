@@ -58,6 +58,17 @@ extension SOAPEnvelopeBuilder {
 
     /// Returns service `RetrieveStatus` with an EI v2 `retrieveEIRequest`.
     public func retrieveReturnStatus(_ payload: EIStatusPayload) throws(GatewayError) -> SOAPEnvelope {
+        envelope(.retrieveReturnStatus, payload: try retrieveEIRequest(payload))
+    }
+
+    /// Returns service `RetrieveReturn` with an EI v2 `retrieveEIRequest` (EI build pack §3.3): the returns filed for
+    /// the payday, or only the one with the payload's submission key. The request is the RetrieveStatus one.
+    public func retrieveReturn(_ payload: EIStatusPayload) throws(GatewayError) -> SOAPEnvelope {
+        envelope(.retrieveReturn, payload: try retrieveEIRequest(payload))
+    }
+
+    /// `ei:retrieveEIRequest`, shared by RetrieveStatus and RetrieveReturn.
+    private func retrieveEIRequest(_ payload: EIStatusPayload) throws(GatewayError) -> XMLElement {
         try check(payload.validate())
         guard let periodEnd = payload.effectivePeriodEndDate else {
             preconditionFailure("validated EI status payload has no period end date")
@@ -75,7 +86,7 @@ extension SOAPEnvelopeBuilder {
         request.append("rc:majorFormType", Self.eiMajorFormType)
         request.append("ei:payDayDate", payload.payDayDate)
         request.append("ei:submissionKey", payload.submissionKey.map(String.init))
-        return envelope(.retrieveReturnStatus, payload: request)
+        return request
     }
 
     /// One `ei:employee` (`EmployeeInfoType`), in schema order.

@@ -14,6 +14,9 @@ import TukuIRD
 /// `minorFormType` EI2: `SUB` (Submitted) during the processing delay, then `OPRCD` (Ontime-processed) or `LPRCD`
 /// (Late-processed) by the received date against the due date (``FilingDeadline``); with no matching return, 103
 /// "No return found" (or `EXP`, with ``NoReturnAnswer/expected``).
+///
+/// RetrieveReturn (EI build pack §3.3) answers the matching returns with every field as filed; with none, 103 (or,
+/// with ``NoReturnAnswer/expected``, status 0 and no return body).
 public final class FilingRegistry: Sendable {
     /// Duplicate handling and processing times.
     public struct Configuration: Sendable, Hashable {
@@ -58,6 +61,10 @@ public final class FilingRegistry: Sendable {
         public var amends: Int64?
         /// The client that filed it.
         public var client: String
+        /// `standardFields/isNilReturn` as filed, when present.
+        public var isNilReturn: Bool? = nil
+        /// The children of `formFields` as filed (prefix `r` for the ReturnEI namespace), without `submissionKey`.
+        public var formFieldsXML: String = ""
     }
 
     private struct PaydayKey: Hashable {
@@ -128,7 +135,8 @@ public final class FilingRegistry: Sendable {
             state.nextGatewaySequence += 1
             state.returns[submissionKey] = StoredReturn(
                 employer: request.employer, periodEndDate: request.periodEndDate, payDayDate: request.payDayDate,
-                submissionKey: submissionKey, gatewayId: gatewayId, receivedAt: now, amends: amends, client: client)
+                submissionKey: submissionKey, gatewayId: gatewayId, receivedAt: now, amends: amends, client: client,
+                isNilReturn: request.isNilReturn, formFieldsXML: request.formFieldsXML)
             if amends == nil { state.originalsByPayday[paydayKey, default: []].append(submissionKey) }
             state.recentPayloads[payloadKey] = now
             return .stored(submissionKey: submissionKey, gatewayId: gatewayId, duplicate: duplicate)
@@ -138,13 +146,7 @@ public final class FilingRegistry: Sendable {
     /// RetrieveStatus: the stored returns for the employer, period and payday (and submission key, when given).
     public func status(_ query: StatusQuery, now: Date = Date()) -> StatusAnswer {
         let processing = OAuthAuthority.seconds(configuration.processingDelay)
-        let found = state.withLock { state in
-            state.returns.values.filter { stored in
-                stored.employer == query.employer && stored.periodEndDate == query.periodEndDate
-                    && (query.payDayDate.map { $0 == stored.payDayDate } ?? true)
-                    && (query.submissionKey.map { $0 == stored.submissionKey } ?? true)
-            }
-        }.sorted { $0.submissionKey < $1.submissionKey }
+        let found = matching(query)
         guard !found.isEmpty else {
             switch configuration.noReturnAnswer {
             case .noReturnFound: return .noReturnFound
@@ -159,6 +161,30 @@ public final class FilingRegistry: Sendable {
                     !processed ? ("SUB", "Submitted") : late ? ("LPRCD", "Late-processed") : ("OPRCD", "Ontime-processed")
                 return ReturnStatus(code: code, text: text, submissionKey: stored.submissionKey, minorFormType: "EI2")
             })
+    }
+
+    /// RetrieveReturn: the stored returns for the employer, period and payday (and submission key, when given),
+    /// by submission key, at most 100.
+    public func retrieve(_ query: StatusQuery) -> RetrieveAnswer {
+        let found = matching(query)
+        guard !found.isEmpty else {
+            switch configuration.noReturnAnswer {
+            case .noReturnFound: return .noReturnFound
+            case .expected: return .expectedWithoutReturn
+            }
+        }
+        return .returns(Array(found.prefix(100)))
+    }
+
+    /// The stored returns matching a query, by submission key.
+    private func matching(_ query: StatusQuery) -> [StoredReturn] {
+        state.withLock { state in
+            state.returns.values.filter { stored in
+                stored.employer == query.employer && stored.periodEndDate == query.periodEndDate
+                    && (query.payDayDate.map { $0 == stored.payDayDate } ?? true)
+                    && (query.submissionKey.map { $0 == stored.submissionKey } ?? true)
+            }
+        }.sorted { $0.submissionKey < $1.submissionKey }
     }
 
     /// Every stored return, by submission key.

@@ -16,4 +16,9 @@ public struct FileRequest: Sendable, Hashable {
     public var payloadHash: String
     /// How many employee lines the return has.
     public var lineCount: Int
+    /// `standardFields/isNilReturn` as filed, when present.
+    public var isNilReturn: Bool?
+    /// The children of `formFields` as filed, re-serialised with the prefix `r` for the ReturnEI namespace and without
+    /// `submissionKey` (RetrieveReturn answers the key of the stored return there).
+    public var formFieldsXML: String
 }

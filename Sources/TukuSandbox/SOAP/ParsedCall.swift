@@ -10,6 +10,8 @@ public struct ParsedCall: Sendable {
         case file(FileRequest)
         /// An EI status query.
         case status(StatusQuery)
+        /// An EI RetrieveReturn query (payday required by the XSD).
+        case retrieveReturn(StatusQuery)
         /// An Employment service call that passed its checks.
         case employment(EmploymentRequest)
     }
@@ -26,7 +28,7 @@ extension ParsedCall.Content {
         switch self {
         case .refused: nil
         case .file(let request): request.employer
-        case .status(let query): query.employer
+        case .status(let query), .retrieveReturn(let query): query.employer
         case .employment(let request): request.employer
         }
     }

@@ -87,6 +87,11 @@ public enum SOAPRequestReader {
             switch operation {
             case .fileReturn: return file(request)
             case .retrieveReturnStatus: return status(request)
+            case .retrieveReturn:
+                // The same retrieveEIRequest as RetrieveStatus (EI build pack §3.3).
+                let content = status(request)
+                if case .status(let query) = content { return .retrieveReturn(query) }
+                return content
             default: return employment(request, operation: operation)
             }
         }
@@ -157,7 +162,8 @@ public enum SOAPRequestReader {
             problems.append(wrongMajorFormType)
         }
         let standard = fileBody.element(rc, "standardFields")
-        let isNil = standard?.text(rc, "isNilReturn") == "true"
+        let isNilText = standard?.text(rc, "isNilReturn")
+        let isNil = isNilText == "true" || isNilText == "1"
         let amendment = standard?.element(rc, "amendmentRequest")
         let isAmended = amendment?.text(rc, "isAmended") == "true"
         let payDay = date(formFields.text(ei, "payDayDate"), "ei:payDayDate", problems: &problems)
@@ -224,10 +230,12 @@ public enum SOAPRequestReader {
         return .file(
             FileRequest(
                 employer: header.employer, periodEndDate: periodEnd, payDayDate: payDay, isAmended: isAmended,
-                submissionKey: submissionKey, payloadHash: hash, lineCount: employees.count))
+                submissionKey: submissionKey, payloadHash: hash, lineCount: employees.count,
+                isNilReturn: isNilText.map { $0 == "true" || $0 == "1" },
+                formFieldsXML: formFields.contentXML(prefix: "r", skipping: ["submissionKey"])))
     }
 
-    // MARK: RetrieveStatus
+    // MARK: RetrieveStatus and RetrieveReturn
 
     private static func status(_ request: XMLElement) -> ParsedCall.Content {
         let rc = IRDNamespace.returnCommon

@@ -1,7 +1,9 @@
 import TukuGateway
 
 /// Writes the sandbox's answers in exactly the shapes of IRD's sample responses (`body-ei-returnfile-response.xml`,
-/// `body-ei-returnstatus-response.xml`, `body-employment-*-response.xml`), and its SOAP faults.
+/// `body-ei-returnstatus-response.xml`, `body-employment-*-response.xml`) and, for RetrieveReturn (of which IRD
+/// publishes no sample file), the shape of `rc:RetrieveReturnResponseType` and the EI build pack §3.3; and its SOAP
+/// faults.
 public enum SOAPResponseWriter {
     /// The SOAP action IRD's faults carry.
     static let faultAction = "http://www.w3.org/2005/08/addressing/soap/fault"
@@ -9,7 +11,7 @@ public enum SOAPResponseWriter {
     /// An IRD response document for `operation`: status messages, then (on success) the operation's response body.
     public static func result(
         _ operation: GatewayOperation, messages: [StatusMessage], gatewayId: String? = nil,
-        submissionKey: Int64? = nil, returnStatuses: [ReturnStatus] = []
+        submissionKey: Int64? = nil, returnStatuses: [ReturnStatus] = [], returns: [FilingRegistry.StoredReturn] = []
     ) -> String {
         let succeeded = messages.allSatisfy { $0.statusCode == 0 }
         var document = ""
@@ -39,6 +41,18 @@ public enum SOAPResponseWriter {
                     document += "</returnStatus>"
                 }
                 document += "</responseBody>"
+            } else if operation == .retrieveReturn {
+                // rc:RetrieveReturnResponseBodyType is abstract: each body names ReturnEI's extension (standardFields in
+                // ReturnCommon, then formFields in ReturnEI, whose sequence opens with the return's submissionKey).
+                for stored in returns {
+                    document += "<responseBody xmlns:r=\"\(IRDNamespace.returnEI)\" xmlns:xsi=\"\(IRDNamespace.schemaInstance)\""
+                        + " xsi:type=\"r:RetrieveReturnResponseBodyType\">"
+                    if let isNil = stored.isNilReturn {
+                        document += "<standardFields><isNilReturn>\(isNil)</isNilReturn></standardFields>"
+                    }
+                    document += "<r:formFields><r:submissionKey>\(stored.submissionKey)</r:submissionKey>"
+                        + stored.formFieldsXML + "</r:formFields></responseBody>"
+                }
             }
         }
         document += "</\(element)>"
@@ -77,6 +91,7 @@ public enum SOAPResponseWriter {
         switch operation {
         case .fileReturn: ("fileResponse", IRDNamespace.returnCommon)
         case .retrieveReturnStatus: ("retrieveStatusResponse", IRDNamespace.returnCommon)
+        case .retrieveReturn: ("retrieveReturnResponse", IRDNamespace.returnCommon)
         default: ("employmentResponse", IRDNamespace.employment)
         }
     }

@@ -1,6 +1,6 @@
 import TukuIRD
 
-/// What the sandbox read from an EI `retrieveEIRequest`.
+/// What the sandbox read from an EI `retrieveEIRequest` (RetrieveStatus and RetrieveReturn).
 public struct StatusQuery: Sendable, Hashable {
     /// The employer's identifier as sent.
     public var employer: String

@@ -45,4 +45,25 @@ extension XMLElement {
         }
         return nil
     }
+
+    /// This element's content re-serialised with every element as `prefix:localName` (all of them in one namespace,
+    /// which the caller declares for `prefix`), text escaped, whitespace-only text between elements dropped. Used to
+    /// store an EI return's `formFields` (all in the ReturnEI namespace once the body passed the XSDs) and answer
+    /// them again in a RetrieveReturn response, whatever prefixes the filer chose.
+    func contentXML(prefix: String, skipping skipped: Set<String> = []) -> String {
+        var out = ""
+        for node in children ?? [] {
+            if let element = node as? XMLElement {
+                let name = element.localName ?? element.name ?? ""
+                if skipped.contains(name) { continue }
+                let inner = element.contentXML(prefix: prefix)
+                out += inner.isEmpty ? "<\(prefix):\(name)/>" : "<\(prefix):\(name)>\(inner)</\(prefix):\(name)>"
+            } else if node.kind == .text, let text = node.stringValue,
+                !text.allSatisfy({ $0.isWhitespace }) || childElements.isEmpty
+            {
+                out += SOAPResponseWriter.escape(text)
+            }
+        }
+        return out
+    }
 }

@@ -72,7 +72,7 @@ public final class SandboxRouter: Sendable {
             rest = String(rest.dropFirst(prefix.count))
             if !rest.hasSuffix("/") { rest += "/" }
             switch rest {
-            case GatewayEndpoint.Service.returns.path: return [.fileReturn, .retrieveReturnStatus]
+            case GatewayEndpoint.Service.returns.path: return [.fileReturn, .retrieveReturnStatus, .retrieveReturn]
             case GatewayEndpoint.Service.employment.path: return [.createEmployment, .updateEmployment, .terminateEmployment]
             default: return nil
             }
@@ -225,10 +225,12 @@ public final class SandboxRouter: Sendable {
             call = parsed
         }
         func answer(
-            _ messages: [StatusMessage], gatewayId: String? = nil, submissionKey: Int64? = nil, statuses: [ReturnStatus] = []
+            _ messages: [StatusMessage], gatewayId: String? = nil, submissionKey: Int64? = nil, statuses: [ReturnStatus] = [],
+            returns: [FilingRegistry.StoredReturn] = []
         ) -> SandboxResponse {
             let xml = SOAPResponseWriter.result(
-                call.operation, messages: messages, gatewayId: gatewayId, submissionKey: submissionKey, returnStatuses: statuses)
+                call.operation, messages: messages, gatewayId: gatewayId, submissionKey: submissionKey, returnStatuses: statuses,
+                returns: returns)
             return .text(.ok, xml, contentType: Self.soapContentType)
         }
         let success = StatusMessage(statusCode: 0, errorMessage: "")
@@ -278,6 +280,15 @@ public final class SandboxRouter: Sendable {
             switch filings.status(query, now: request.receivedAt) {
             case .statuses(let statuses):
                 return (answer([success], statuses: statuses), 0, nil)
+            case .noReturnFound:
+                return (answer([StatusMessage(statusCode: 103, errorMessage: "No return found")]), 103, nil)
+            }
+        case .retrieveReturn(let query):
+            switch filings.retrieve(query) {
+            case .returns(let returns):
+                return (answer([success], returns: returns), 0, nil)
+            case .expectedWithoutReturn:
+                return (answer([success]), 0, nil)
             case .noReturnFound:
                 return (answer([StatusMessage(statusCode: 103, errorMessage: "No return found")]), 103, nil)
             }
