@@ -121,6 +121,9 @@ public struct IRDFilingHandler: Sendable {
 
     // MARK: Calls
 
+    /// How long a job waits, without spending an attempt, when the token endpoint failed to refresh its set.
+    static let tokenEndpointWait: Duration = .seconds(15)
+
     private struct CallResult: Sendable {
         var outcome: JobOutcome
         var response: GatewayResponse?
@@ -136,6 +139,12 @@ public struct IRDFilingHandler: Sendable {
         do {
             grant = try await self.dependencies.tokens.accessToken(
                 forTenant: job.tenant, refresher: self.dependencies.refresher, replacingGeneration: replacingGeneration)
+        } catch let error as TokenError where error.code == .refreshFailed {
+            // The token endpoint is down or busy (it did not take the refresh token, so nothing is lost) and the
+            // access token is about to expire or was refused: waiting out the endpoint's outage costs no attempt,
+            // like any other outage of something that is not the payload.
+            return CallResult(
+                outcome: .throttled(after: Self.tokenEndpointWait, error: JobError(code: "auth_\(error.code)", message: error.message)))
         } catch let error as TokenError {
             // No usable token is an operator's problem, not the payload's: wait for `tuku tokens load`.
             return CallResult(outcome: .retry(after: .seconds(300), error: JobError(code: "auth_\(error.code)", message: error.message)))

@@ -79,6 +79,14 @@ public struct TokenStore: Sendable {
     public var refreshCallTimeout: Duration = .seconds(45)
     /// How often a worker waiting for another's refresh looks again. Defaults to 250 milliseconds.
     public var claimPollInterval: Duration = .milliseconds(250)
+    /// An early refresh (the access token is inside ``refreshMargin`` but not expired) that the token endpoint did
+    /// not take (``TokenError/Code/refreshFailed``: down, 5xx, unreachable) leaves the current access token in use
+    /// while it has at least this long to live; the refresh is tried again after ``refreshRetryInterval``. Only a
+    /// token with less time left than this makes the caller wait for the endpoint. Defaults to 60 seconds.
+    public var fallbackMinimum: Duration = .seconds(60)
+    /// After an early refresh failed, how long this process keeps using the current access token before trying the
+    /// refresh again. Defaults to 15 seconds.
+    public var refreshRetryInterval: Duration = .seconds(15)
     /// Who this process is, in refresh claims (`refresh_claimed_by`): host and process id by default. Each claim
     /// adds a random suffix, so two tasks of one process never take each other's claim for their own.
     public var owner: String = TokenStore.defaultOwner
@@ -91,9 +99,10 @@ public struct TokenStore: Sendable {
 
     static let defaultOwner = "\(ProcessInfo.processInfo.hostName) pid \(ProcessInfo.processInfo.processIdentifier)"
 
-    /// Access grants this process read recently, by tenant.
+    /// Access grants this process read recently, by tenant. `retryRefreshAt` is set when the grant is in use
+    /// after an early refresh failed: until then it is served without trying the endpoint again.
     private final class GrantCache: Sendable {
-        let grants = Mutex<[String: (grant: AccessGrant, readAt: ContinuousClock.Instant)]>([:])
+        let grants = Mutex<[String: (grant: AccessGrant, readAt: ContinuousClock.Instant, retryRefreshAt: ContinuousClock.Instant?)]>([:])
     }
 
     /// Stores (or replaces) the token set `name` and the tenants it may act for, sealed for its row.
@@ -134,20 +143,24 @@ public struct TokenStore: Sendable {
         forTenant tenant: String, refresher: some TokenRefresher, replacingGeneration: Int64? = nil
     ) async throws -> AccessGrant {
         let now = ContinuousClock.now
-        if replacingGeneration == nil,
-           let cached = self.cache.grants.withLock({ $0[tenant] }),
-           now - cached.readAt < self.cacheLifetime,
-           cached.grant.expiresAt.timeIntervalSinceNow > self.refreshMargin.inSeconds {
-            return cached.grant
+        if replacingGeneration == nil, let cached = self.cache.grants.withLock({ $0[tenant] }), now - cached.readAt < self.cacheLifetime {
+            let left = cached.grant.expiresAt.timeIntervalSinceNow
+            if left > self.refreshMargin.inSeconds {
+                return cached.grant
+            }
+            if let retryAt = cached.retryRefreshAt, now < retryAt, left > self.fallbackMinimum.inSeconds {
+                return cached.grant
+            }
         }
-        let grant = try await self.readOrRefresh(forTenant: tenant, refresher: refresher, replacingGeneration: replacingGeneration)
-        self.cache.grants.withLock { $0[tenant] = (grant, now) }
+        let (grant, fallback) = try await self.readOrRefresh(forTenant: tenant, refresher: refresher, replacingGeneration: replacingGeneration)
+        self.cache.grants.withLock { $0[tenant] = (grant, now, fallback ? now + self.refreshRetryInterval : nil) }
         return grant
     }
 
+    /// The grant, and whether it is the current one kept after an early refresh failed.
     private func readOrRefresh(
         forTenant tenant: String, refresher: some TokenRefresher, replacingGeneration: Int64?
-    ) async throws -> AccessGrant {
+    ) async throws -> (AccessGrant, fallback: Bool) {
         let read = try await DatabaseDeadline.run("token read", timeout: self.callTimeout) {
             try await self.readSet(forTenant: tenant)
         }
@@ -158,9 +171,23 @@ public struct TokenStore: Sendable {
             throw Self.needsAuthorisation(current)
         }
         if current.isFresh(margin: self.refreshMargin), replacingGeneration != current.generation {
-            return try self.grant(current)
+            return (try self.grant(current), false)
         }
-        return try await self.refresh(current, refresher: refresher)
+        do {
+            return (try await self.refresh(current, refresher: refresher), false)
+        } catch let error as TokenError where error.code == .refreshFailed {
+            // The endpoint did not take the refresh token (it is not spent) and the access token the gateway has
+            // not refused still has time to live: an early refresh failing is no reason to stop filing. A token
+            // the gateway refused (`replacingGeneration`) or about to expire makes the caller wait instead.
+            guard replacingGeneration == nil, current.isFresh(margin: self.fallbackMinimum) else { throw error }
+            self.logger.warning(
+                "An early OAuth token refresh failed; the current access token is used until it is tried again",
+                metadata: [
+                    "token.name": "\(current.name)", "token.generation": "\(current.generation)",
+                    "token.expires_in_s": "\(Int(current.expiresAt.timeIntervalSinceNow))",
+                ])
+            return (try self.grant(current), true)
+        }
     }
 
     static func needsAuthorisation(_ set: StoredSet) -> TokenError {

@@ -264,6 +264,31 @@ struct FilingHandlerTests {
         }
     }
 
+    @Test("IRD refuses the token and the token endpoint is down (503): the job waits without spending an attempt and files once it is back")
+    func tokenEndpointDownCostsNoAttempt() async throws {
+        let script = Script()
+        script.add("File", .respond(status: 200, body: GatewayReplies.file(code: 1, message: "Authentication failure")))
+        script.add("token", .respond(status: 503, headers: ["Content-Type": "application/json"], body: #"{"error":"temporarily_unavailable"}"#))
+        try await self.withFiling(script: script) { client, gateway in
+            let id = try await self.enqueue(client)
+            // Throttled runs wait as `scheduled` (docs/job-states.md).
+            try await client.waitUntil("SELECT state = 'scheduled' FROM tuku.jobs WHERE id = \(id)")
+            #expect(
+                try await client.scalar("SELECT last_error->>'code' FROM tuku.jobs WHERE id = \(id)", as: String.self) == "auth_refresh_failed")
+            #expect(try await client.scalar("SELECT string_agg(outcome, ',') FROM tuku.attempts WHERE job_id = \(id)", as: String.self) == "throttled")
+            // A short wait for the endpoint, not the five minutes an operator's problem gets.
+            #expect(try await client.scalar("SELECT run_at < now() + interval '30 seconds' FROM tuku.jobs WHERE id = \(id)", as: Bool.self))
+            try await client.waitUntil("SELECT state = 'succeeded' FROM tuku.jobs WHERE id = \(id)", timeout: .seconds(45))
+            #expect(try await client.scalar("SELECT attempt FROM tuku.jobs WHERE id = \(id)", as: Int32.self) == 1)
+            // The next run presents the set it has (this scripted gateway then accepts it); the refresh token was
+            // never taken, so the set is still generation 1 and healthy.
+            #expect(gateway.requests.map { $0.path.hasSuffix("/oauth/token") ? "token" : $0.action } == ["File", "token", "File"])
+            #expect(
+                try await client.scalar(
+                    "SELECT generation = 1 AND needs_authorisation_since IS NULL FROM tuku.oauth_tokens", as: Bool.self))
+        }
+    }
+
     @Test("a job for a tenant without a token set waits (retry) with a clear error instead of failing the filing")
     func noToken() async throws {
         try await self.withFiling(script: Script()) { client, gateway in

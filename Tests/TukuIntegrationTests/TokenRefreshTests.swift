@@ -222,4 +222,43 @@ struct TokenRefreshTests {
             #expect(working.calls == ["refresh-0"])
         }
     }
+
+    @Test("an early refresh the endpoint did not take keeps the current access token in use, and is tried again after the retry interval; a token about to expire is not kept")
+    func earlyRefreshFailureKeepsCurrentToken() async throws {
+        try await TestDatabase.withFresh { admin, _ in
+            var store = self.store(admin)
+            store.refreshRetryInterval = .seconds(2)
+            // Inside the 5-minute refresh margin, but with 200 s to live.
+            try await store.store(
+                name: "payroll-admin",
+                tokens: TokenSet(accessToken: Secret("access-0"), expiresAt: Date().addingTimeInterval(200), refreshToken: Secret("refresh-0")),
+                tenants: ["acme"])
+            let failing = RecordingRefresher { _ in throw TokenError(.refreshFailed, "the token endpoint answered HTTP 503") }
+            let kept = try await store.accessToken(forTenant: "acme", refresher: failing)
+            #expect(kept.accessToken.value == "access-0" && kept.generation == 1)
+            #expect(failing.calls == ["refresh-0"])
+            // Within the retry interval the endpoint is left alone.
+            _ = try await store.accessToken(forTenant: "acme", refresher: failing)
+            #expect(failing.calls == ["refresh-0"])
+            try await Task.sleep(for: .seconds(2.5))
+            _ = try await store.accessToken(forTenant: "acme", refresher: failing)
+            #expect(failing.calls == ["refresh-0", "refresh-0"])
+            #expect(try await admin.scalar("SELECT refresh_claimed_by IS NULL AND needs_authorisation_since IS NULL FROM tuku.oauth_tokens", as: Bool.self))
+            // A token the gateway refused is not kept.
+            await #expect(throws: TokenError.self) {
+                _ = try await store.accessToken(forTenant: "acme", refresher: failing, replacingGeneration: 1)
+            }
+            // Nor one with less than fallbackMinimum to live.
+            try await store.store(
+                name: "payroll-admin",
+                tokens: TokenSet(accessToken: Secret("access-9"), expiresAt: Date().addingTimeInterval(30), refreshToken: Secret("refresh-9")),
+                tenants: ["acme"])
+            let other = self.store(admin)
+            await #expect(throws: TokenError.self) {
+                _ = try await other.accessToken(forTenant: "acme", refresher: failing)
+            }
+            let working = RecordingRefresher()
+            #expect(try await other.accessToken(forTenant: "acme", refresher: working).accessToken.value == "access-1")
+        }
+    }
 }
