@@ -233,22 +233,25 @@ public struct JobQueue: Sendable {
             ), exchanged AS (
                 INSERT INTO tuku.exchanges (
                     job_id, attempt_id, attempt, purpose, endpoint, action, started_at, latency_ms, http_status,
-                    transport_error, gateway_status, fault, gateway_id, submission_key, outcome, request_body, response_body)
+                    transport_error, gateway_status, fault, gateway_id, submission_key, outcome, request_body, response_body,
+                    response_body_bytes)
                 SELECT e.job_id, rec.id, rec.attempt, e.purpose, e.endpoint, e.action, e.started_at,
                        NULLIF(e.latency_ms, -1), NULLIF(e.http_status, -1), NULLIF(e.transport_error, ''),
                        e.gateway_status::jsonb, NULLIF(e.fault, '')::jsonb, NULLIF(e.gateway_id, ''),
                        NULLIF(e.submission_key, -1), e.outcome,
-                       CASE WHEN e.has_request THEN e.request_body END, CASE WHEN e.has_response THEN e.response_body END
+                       CASE WHEN e.has_request THEN e.request_body END, CASE WHEN e.has_response THEN e.response_body END,
+                       -- The exact reply, hex-encoded here, when it is not valid UTF-8 ('' otherwise).
+                       CASE WHEN e.response_hex <> '' THEN decode(e.response_hex, 'hex') END
                 FROM unnest(
                     \(exchanges.jobIDs)::int8[], \(exchanges.purposes)::text[], \(exchanges.endpoints)::text[],
                     \(exchanges.actions)::text[], \(exchanges.startedAt)::timestamptz[], \(exchanges.latencies)::float8[],
                     \(exchanges.httpStatuses)::int4[], \(exchanges.transportErrors)::text[], \(exchanges.statuses)::text[],
                     \(exchanges.faults)::text[], \(exchanges.gatewayIDs)::text[], \(exchanges.submissionKeys)::int8[],
                     \(exchanges.outcomes)::text[], \(exchanges.hasRequest)::bool[], \(exchanges.requestBodies)::text[],
-                    \(exchanges.hasResponse)::bool[], \(exchanges.responseBodies)::text[]
+                    \(exchanges.hasResponse)::bool[], \(exchanges.responseBodies)::text[], \(exchanges.responseHex)::text[]
                 ) WITH ORDINALITY AS e(job_id, purpose, endpoint, action, started_at, latency_ms, http_status, transport_error,
                                        gateway_status, fault, gateway_id, submission_key, outcome, has_request, request_body,
-                                       has_response, response_body, ordinal)
+                                       has_response, response_body, response_hex, ordinal)
                 JOIN recorded rec ON rec.job_id = e.job_id
                 ORDER BY e.ordinal
             )
@@ -455,7 +458,7 @@ private struct ExchangeColumns {
     var startedAt: [Date] = [], latencies: [Double] = [], httpStatuses: [Int32] = [], transportErrors: [String] = []
     var statuses: [String] = [], faults: [String] = [], gatewayIDs: [String] = [], submissionKeys: [Int64] = []
     var outcomes: [String] = [], hasRequest: [Bool] = [], requestBodies: [String] = [], hasResponse: [Bool] = []
-    var responseBodies: [String] = []
+    var responseBodies: [String] = [], responseHex: [String] = []
 
     mutating func append(_ exchange: ExchangeRecord, jobID: Int64, encoder: JSONEncoder) throws {
         self.jobIDs.append(jobID)
@@ -475,5 +478,18 @@ private struct ExchangeColumns {
         self.requestBodies.append(exchange.requestBody ?? "")
         self.hasResponse.append(exchange.responseBody != nil)
         self.responseBodies.append(exchange.responseBody ?? "")
+        self.responseHex.append(exchange.responseBodyBytes.map(Self.hex) ?? "")
+    }
+
+    private static let hexDigits = Array("0123456789abcdef".utf8)
+
+    static func hex(_ bytes: [UInt8]) -> String {
+        var digits: [UInt8] = []
+        digits.reserveCapacity(bytes.count * 2)
+        for byte in bytes {
+            digits.append(Self.hexDigits[Int(byte >> 4)])
+            digits.append(Self.hexDigits[Int(byte & 0x0f)])
+        }
+        return String(decoding: digits, as: UTF8.self)
     }
 }
