@@ -16,7 +16,8 @@ struct PostgresErrorLoggingTests {
         // producer), so the owner's session (and a worker's) is where they appear.
         try await TestDatabase.withFresh { admin, _ in
             // A login listed twice for a tenant: the key (login, tenant) goes into DETAIL.
-            let insert: PostgresQuery = "INSERT INTO tuku.producer_tenants (login, tenant) VALUES ('payrun-secret-4412', 'tenant-kapiti-7731')"
+            let insert: PostgresQuery =
+                "INSERT INTO tuku.producer_tenants (login, tenant) VALUES ('payrun-secret-4412', 'tenant-kapiti-7731')"
             try await admin.execute(insert, logger: Logger.test())
             do {
                 try await admin.execute(insert, logger: Logger.test())

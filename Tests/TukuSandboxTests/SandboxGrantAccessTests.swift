@@ -4,9 +4,9 @@ import TukuSandbox
 import TukuTestSupport
 
 #if canImport(Glibc)
-    import Glibc
+import Glibc
 #elseif canImport(Darwin)
-    import Darwin
+import Darwin
 #endif
 
 /// `POST /sandbox/grant` mints token sets with no consent and no client secret (issue #11, defect 9): it answers
@@ -69,7 +69,10 @@ struct SandboxGrantAccessTests {
     @Test("--allow-remote-grant lets a peer that is not loopback have tokens")
     func remotePeerAllowed() async throws {
         let address = try #require(Self.nonLoopbackAddress(), "this test needs a non-loopback IPv4 address")
-        try await Sandbox.run({ $0.host = "0.0.0.0"; $0.grantsToRemotePeers = true }) { sandbox in
+        try await Sandbox.run({
+            $0.host = "0.0.0.0"
+            $0.grantsToRemotePeers = true
+        }) { sandbox in
             let remote = try await self.grantStatus(sandbox, via: address)
             #expect(remote == 200)
         }
