@@ -71,4 +71,22 @@ struct ClaimBudgetTests {
             }
         }
     }
+
+    @Test("tuku worker reads the budget from --claim-budget-bytes or TUKU_CLAIM_BUDGET_BYTES and refuses one that is not a positive number")
+    func workerSetting() async throws {
+        try await TestDatabase.withFresh { admin, database in
+            let badEnvironment = try TukuProcess(["worker"], databaseURL: database.url, environment: ["TUKU_CLAIM_BUDGET_BYTES": "16MiB"])
+            #expect(try await badEnvironment.waitForExit() == 64)
+            #expect(badEnvironment.log.contains("TUKU_CLAIM_BUDGET_BYTES must be a whole number of bytes"), "\(badEnvironment.log)")
+            let zero = try TukuProcess(["worker", "--claim-budget-bytes", "0"], databaseURL: database.url)
+            #expect(try await zero.waitForExit() == 64)
+            #expect(zero.log.contains("must be at least 1"), "\(zero.log)")
+            // The flag wins over the variable: a valid flag with a bad variable starts (and stops on SIGTERM).
+            let flagWins = try TukuProcess(
+                ["worker", "--claim-budget-bytes", "1048576"], databaseURL: database.url, environment: ["TUKU_CLAIM_BUDGET_BYTES": "x"])
+            try await admin.waitUntil("SELECT count(*) = 1 FROM tuku.workers", timeout: .seconds(30))
+            flagWins.signal(SIGTERM)
+            #expect(try await flagWins.waitForExit() == 0, "\(flagWins.log)")
+        }
+    }
 }
