@@ -114,7 +114,7 @@ command=${exec_start//%i/3}
 command=${command//%d/\/run\/credentials\/tuku-worker@3.service}
 command=${command//\$\$/\$}
 command=${command//\/usr\/local\/bin\/tuku/$stub_dir/tuku}
-expected="worker --database-url-file /run/credentials/tuku-worker@3.service/database-url --shutdown-grace 25 --metrics-host 0.0.0.0 --metrics-port 9403 --concurrency 7 --log-level notice "
+expected="worker --database-url-file /run/credentials/tuku-worker@3.service/database-url --shutdown-grace 25 --metrics-host 127.0.0.1 --metrics-port 9403 --concurrency 7 --log-level notice "
 actual=$(env -i PATH=/usr/bin:/bin TUKU_WORKER_ARGS="--concurrency 7 --log-level notice" bash -c "$command" 2>&1) || true
 rm -rf "$stub_dir"
 if [ "$actual" = "$expected" ]; then
@@ -124,6 +124,49 @@ else
   echo "       expected:               tuku $expected"
   status=1
 fi
+
+echo "==> Separate credentials per deploy unit (docs/operations.md, \"Security model\")"
+# The schema owner's URL reaches tuku-migrate only. Each systemd unit reads its own environment file; the
+# worker's holds no database URL (its tuku_worker login comes from a credential) and names no owner role; the
+# Kubernetes worker reads the tuku-worker-database Secret, never the migrating role's tuku-database.
+separation=0
+env_files() { sed -n 's/^EnvironmentFile=-\{0,1\}//p' "$1"; }
+worker_env=$(env_files deploy/systemd/tuku-worker@.service)
+migrate_env=$(env_files deploy/systemd/tuku-migrate.service)
+sandbox_env=$(env_files deploy/systemd/tuku-sandbox.service)
+for pair in "worker:$worker_env" "migrate:$migrate_env" "sandbox:$sandbox_env"; do
+  [ -n "${pair#*:}" ] || { echo "ERROR: the ${pair%%:*} unit reads no environment file of its own"; separation=1; }
+done
+for a in "$worker_env" "$migrate_env" "$sandbox_env"; do
+  count=0
+  for b in $worker_env $migrate_env $sandbox_env; do [ "$a" = "$b" ] && count=$((count + 1)); done
+  [ "$count" -le 1 ] || { echo "ERROR: $a is read by more than one unit"; separation=1; }
+done
+for file in $worker_env $sandbox_env; do
+  local_copy="deploy/systemd/$(basename "$file")"
+  if [ ! -f "$local_copy" ]; then echo "ERROR: $file has no example $local_copy"; separation=1; continue; fi
+  if grep -qE '^[[:space:]]*TUKU_DATABASE_URL(_FILE)?=' "$local_copy"; then
+    echo "ERROR: $local_copy sets a database URL (the worker's login comes from its credential; the sandbox needs none)"
+    separation=1
+  fi
+done
+if grep -qE 'postgres(ql)?://tuku[:@]' deploy/systemd/tuku-worker@.service deploy/systemd/tuku-worker.env deploy/systemd/tuku-sandbox.service deploy/systemd/sandbox.env; then
+  echo "ERROR: a worker or sandbox file names the schema owner role (tuku)"
+  separation=1
+fi
+if ! grep -q '^LoadCredential=database-url:/etc/tuku/credentials/worker-database-url$' deploy/systemd/tuku-worker@.service; then
+  echo "ERROR: tuku-worker@.service does not load its own database URL (worker-database-url)"
+  separation=1
+fi
+if grep -q 'tuku-database$' deploy/kubernetes/worker-deployment.yaml || ! grep -q 'name: tuku-worker-database' deploy/kubernetes/worker-deployment.yaml; then
+  echo "ERROR: the Kubernetes worker must read tuku-worker-database, never tuku-database (the migrating role)"
+  separation=1
+fi
+if grep -q 'tuku-worker-database' deploy/kubernetes/migrate-job.yaml; then
+  echo "ERROR: the migrate Job reads the workers' Secret"
+  separation=1
+fi
+if [ "$separation" -eq 0 ]; then echo "systemd: worker $worker_env, migrate $migrate_env, sandbox $sandbox_env; Kubernetes: worker and migrate Secrets apart: ok"; else status=1; fi
 
 echo "==> Grafana dashboards parse as JSON: deploy/grafana/"
 for dashboard in deploy/grafana/*.json; do

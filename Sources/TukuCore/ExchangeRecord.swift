@@ -58,6 +58,21 @@ public struct ExchangeRecord: Sendable, Hashable {
     public var outcome: String
     public var requestBody: String?
     public var responseBody: String?
+    /// The reply exactly as received, only when it is not valid UTF-8 (``responseBody`` then shows each bad byte
+    /// as U+FFFD). `nil` for a valid UTF-8 reply, stored once as text.
+    public var responseBodyBytes: [UInt8]?
+
+    /// Sets ``responseBody`` from the reply's bytes, and ``responseBodyBytes`` too when they are not valid UTF-8,
+    /// so that what came back is kept exactly.
+    public mutating func setResponse<Bytes: Collection<UInt8>>(_ bytes: Bytes) {
+        if let text = String(validating: bytes, as: UTF8.self) {
+            self.responseBody = text
+            self.responseBodyBytes = nil
+        } else {
+            self.responseBody = String(decoding: bytes, as: UTF8.self)
+            self.responseBodyBytes = Array(bytes)
+        }
+    }
 
     public init(
         purpose: Purpose, endpoint: String, action: String, startedAt: Date, latency: Duration?,

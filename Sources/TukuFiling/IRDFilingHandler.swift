@@ -192,7 +192,7 @@ public struct IRDFilingHandler: Sendable {
             let parsed = Result { () throws(GatewayError) in try GatewayResponseParser.parse(body) }
             record.latency = response.latency
             record.httpStatus = Int(response.status.code)
-            record.responseBody = String(decoding: body, as: UTF8.self)
+            record.setResponse(body)
             if case .success(let parsed) = parsed { record.apply(parsed) }
             let retryAfter = response.headers.first(name: "Retry-After").flatMap { RetryAfter.delay(fromHeader: $0, now: Date()) }
             exchange = .response(status: Int(response.status.code), retryAfter: retryAfter, body: parsed)

@@ -67,13 +67,32 @@ public struct JobQueue: Sendable {
 
     // MARK: Claim and ack
 
+    /// The byte budget a claim uses unless told otherwise: 16 MiB of payload (four payloads at the 4 MiB
+    /// `max_payload_bytes` default).
+    public static let defaultClaimByteBudget = 16 << 20
+
     /// Claims up to `limit` ready jobs for `workerID` in one statement, in priority, run_at, id order,
     /// skipping rows other workers hold locked. Each claimed job gets a fresh lease token.
-    public func claim(workerID: Int64, limit: Int, lease: Duration, kinds: KindFilter = .all) async throws -> [ClaimedJob] {
+    ///
+    /// The claim stops adding jobs once their payloads (`octet_length(payload::text)`, kept in
+    /// `tuku.jobs.payload_bytes`) would pass `byteBudget`; it always takes the first ready job, whatever its size,
+    /// so a job larger than the budget still runs. Candidates the budget leaves behind are locked only for the
+    /// statement and stay ready for the next claim.
+    public func claim(
+        workerID: Int64, limit: Int, lease: Duration, kinds: KindFilter = .all, byteBudget: Int = JobQueue.defaultClaimByteBudget
+    ) async throws -> [ClaimedJob] {
+        try await self.claimBatch(workerID: workerID, limit: limit, lease: lease, kinds: kinds, byteBudget: byteBudget).jobs
+    }
+
+    /// ``claim(workerID:limit:lease:kinds:byteBudget:)``, also saying whether the byte budget left ready jobs
+    /// behind: a worker then claims again at once, as after a full batch.
+    public func claimBatch(
+        workerID: Int64, limit: Int, lease: Duration, kinds: KindFilter = .all, byteBudget: Int = JobQueue.defaultClaimByteBudget
+    ) async throws -> (jobs: [ClaimedJob], budgetReached: Bool) {
         let rows = try await self.client.query(
             """
             WITH ready AS MATERIALIZED (
-                SELECT id FROM tuku.jobs r
+                SELECT id, priority, run_at, coalesce(payload_bytes, octet_length(payload::text)) AS bytes FROM tuku.jobs r
                 WHERE state IN ('available', 'scheduled', 'retryable') AND run_at <= now()
                   AND (\(kinds.isAll) OR kind = ANY(\(kinds.handled)::text[]) OR NOT kind = ANY(\(kinds.known)::text[]))
                   -- Paused kinds and tenants wait. The first test runs once per statement, so without pauses the
@@ -84,6 +103,17 @@ public struct JobQueue: Sendable {
                 ORDER BY priority, run_at, id
                 LIMIT \(Int64(limit))
                 FOR UPDATE SKIP LOCKED
+            ),
+            -- The byte budget: a running sum in claim order over the locked candidates (FOR UPDATE cannot sit
+            -- with a window function, hence a second step). The first job always goes; after it, jobs go while
+            -- the sum stays within the budget, and the first that would pass it ends the claim.
+            budgeted AS (
+                SELECT id FROM (
+                    SELECT id, row_number() OVER w AS n, sum(bytes) OVER w AS total
+                    FROM ready
+                    WINDOW w AS (ORDER BY priority, run_at, id ROWS UNBOUNDED PRECEDING)
+                ) sized
+                WHERE n = 1 OR total <= \(Int64(byteBudget))
             )
             UPDATE tuku.jobs j
             SET state = 'running',
@@ -92,23 +122,25 @@ public struct JobQueue: Sendable {
                 lease_expires_at = now() + make_interval(secs => \(lease.inSeconds)),
                 lease_token = nextval('tuku.lease_token_seq'),
                 started_at = now()
-            FROM ready
-            WHERE j.id = ready.id
+            FROM budgeted
+            WHERE j.id = budgeted.id
             RETURNING j.id, j.kind, j.tenant, j.payload::text, j.attempt, j.max_attempts, j.lease_token, j.last_error->>'code',
-                      j.unsettled_since IS NOT NULL
+                      j.unsettled_since IS NOT NULL, (SELECT count(*) FROM ready) > (SELECT count(*) FROM budgeted)
             """, logger: self.logger)
         var jobs: [ClaimedJob] = []
+        var budgetReached = false
         jobs.reserveCapacity(limit)
-        for try await (id, kind, tenant, payload, attempt, maxAttempts, token, lastErrorCode, unsettled) in rows.decode(
-            (Int64, String, String, String, Int32, Int32, Int64, String?, Bool).self
+        for try await (id, kind, tenant, payload, attempt, maxAttempts, token, lastErrorCode, unsettled, leftBehind) in rows.decode(
+            (Int64, String, String, String, Int32, Int32, Int64, String?, Bool, Bool).self
         ) {
+            budgetReached = leftBehind
             jobs.append(
                 ClaimedJob(
                     id: id, kind: kind, tenant: tenant, payload: payload,
                     attempt: Int(attempt), maxAttempts: Int(maxAttempts), leaseToken: token,
                     lastErrorCode: lastErrorCode, mayHaveReachedGateway: unsettled))
         }
-        return jobs
+        return (jobs, budgetReached)
     }
 
     /// Which kinds a worker claims.
@@ -201,22 +233,25 @@ public struct JobQueue: Sendable {
             ), exchanged AS (
                 INSERT INTO tuku.exchanges (
                     job_id, attempt_id, attempt, purpose, endpoint, action, started_at, latency_ms, http_status,
-                    transport_error, gateway_status, fault, gateway_id, submission_key, outcome, request_body, response_body)
+                    transport_error, gateway_status, fault, gateway_id, submission_key, outcome, request_body, response_body,
+                    response_body_bytes)
                 SELECT e.job_id, rec.id, rec.attempt, e.purpose, e.endpoint, e.action, e.started_at,
                        NULLIF(e.latency_ms, -1), NULLIF(e.http_status, -1), NULLIF(e.transport_error, ''),
                        e.gateway_status::jsonb, NULLIF(e.fault, '')::jsonb, NULLIF(e.gateway_id, ''),
                        NULLIF(e.submission_key, -1), e.outcome,
-                       CASE WHEN e.has_request THEN e.request_body END, CASE WHEN e.has_response THEN e.response_body END
+                       CASE WHEN e.has_request THEN e.request_body END, CASE WHEN e.has_response THEN e.response_body END,
+                       -- The exact reply, hex-encoded here, when it is not valid UTF-8 ('' otherwise).
+                       CASE WHEN e.response_hex <> '' THEN decode(e.response_hex, 'hex') END
                 FROM unnest(
                     \(exchanges.jobIDs)::int8[], \(exchanges.purposes)::text[], \(exchanges.endpoints)::text[],
                     \(exchanges.actions)::text[], \(exchanges.startedAt)::timestamptz[], \(exchanges.latencies)::float8[],
                     \(exchanges.httpStatuses)::int4[], \(exchanges.transportErrors)::text[], \(exchanges.statuses)::text[],
                     \(exchanges.faults)::text[], \(exchanges.gatewayIDs)::text[], \(exchanges.submissionKeys)::int8[],
                     \(exchanges.outcomes)::text[], \(exchanges.hasRequest)::bool[], \(exchanges.requestBodies)::text[],
-                    \(exchanges.hasResponse)::bool[], \(exchanges.responseBodies)::text[]
+                    \(exchanges.hasResponse)::bool[], \(exchanges.responseBodies)::text[], \(exchanges.responseHex)::text[]
                 ) WITH ORDINALITY AS e(job_id, purpose, endpoint, action, started_at, latency_ms, http_status, transport_error,
                                        gateway_status, fault, gateway_id, submission_key, outcome, has_request, request_body,
-                                       has_response, response_body, ordinal)
+                                       has_response, response_body, response_hex, ordinal)
                 JOIN recorded rec ON rec.job_id = e.job_id
                 ORDER BY e.ordinal
             )
@@ -423,7 +458,7 @@ private struct ExchangeColumns {
     var startedAt: [Date] = [], latencies: [Double] = [], httpStatuses: [Int32] = [], transportErrors: [String] = []
     var statuses: [String] = [], faults: [String] = [], gatewayIDs: [String] = [], submissionKeys: [Int64] = []
     var outcomes: [String] = [], hasRequest: [Bool] = [], requestBodies: [String] = [], hasResponse: [Bool] = []
-    var responseBodies: [String] = []
+    var responseBodies: [String] = [], responseHex: [String] = []
 
     mutating func append(_ exchange: ExchangeRecord, jobID: Int64, encoder: JSONEncoder) throws {
         self.jobIDs.append(jobID)
@@ -443,5 +478,18 @@ private struct ExchangeColumns {
         self.requestBodies.append(exchange.requestBody ?? "")
         self.hasResponse.append(exchange.responseBody != nil)
         self.responseBodies.append(exchange.responseBody ?? "")
+        self.responseHex.append(exchange.responseBodyBytes.map(Self.hex) ?? "")
+    }
+
+    private static let hexDigits = Array("0123456789abcdef".utf8)
+
+    static func hex(_ bytes: [UInt8]) -> String {
+        var digits: [UInt8] = []
+        digits.reserveCapacity(bytes.count * 2)
+        for byte in bytes {
+            digits.append(Self.hexDigits[Int(byte >> 4)])
+            digits.append(Self.hexDigits[Int(byte & 0x0f)])
+        }
+        return String(decoding: digits, as: UTF8.self)
     }
 }

@@ -50,21 +50,27 @@ public struct QueueError: Error, Sendable, CustomStringConvertible, CustomDebugS
         return "\(self.code): \(self.message)"
     }
 
+    /// The description and the underlying error's type. A `PSQLError` appears as ``serverMessage(_:)`` only:
+    /// `String(reflecting:)` of one prints its `DETAIL`, which can hold key values (a tenant, an idempotency key,
+    /// a failing row with its payload).
     public var debugDescription: String {
-        "\(self.description) (underlying: \(self.underlying.map { String(reflecting: $0) } ?? "none"))"
+        guard let underlying = self.underlying else { return "\(self.description) (underlying: none)" }
+        if underlying is PSQLError { return "\(self.description) (underlying: PSQLError)" }
+        return "\(self.description) (underlying: \(String(reflecting: underlying)))"
     }
 
-    /// The server's own message and detail for a `PSQLError`, which are safe to show (they name objects and
-    /// constraints, not bound values); `nil` for other errors.
+    /// What is safe to log of a `PostgreSQL` error: its message, SQLSTATE and constraint name, never its `DETAIL`
+    /// (which can hold key values: `Key (tenant, idempotency_key)=(acme, payroll-7) already exists`, or a failing
+    /// row with its payload), its context or its hint; `nil` for errors that are not a `PSQLError`.
     public static func serverMessage(_ error: any Error) -> String? {
         guard let psql = error as? PSQLError else { return nil }
         guard let info = psql.serverInfo, let message = info[.message] else {
             return "\(psql.code)"
         }
-        var text = message
-        if let detail = info[.detail] { text += " (\(detail))" }
-        if let context = info[.locationContext] { text += " [\(context)]" }
-        return text
+        var facts: [String] = []
+        if let state = info[.sqlState] { facts.append("SQLSTATE \(state)") }
+        if let constraint = info[.constraintName] { facts.append("constraint \(constraint)") }
+        return facts.isEmpty ? message : "\(message) (\(facts.joined(separator: ", ")))"
     }
 }
 

@@ -28,6 +28,8 @@ public final class ScriptedGateway: Sendable {
     /// How to answer one request.
     public enum Reply: Sendable {
         case respond(status: Int, headers: [String: String] = [:], body: String)
+        /// Answer with these exact bytes (for replies that are not valid UTF-8).
+        case respondBytes(status: Int, headers: [String: String] = [:], body: [UInt8])
         /// Read the request, then close the connection without answering.
         case drop
         /// Read the request and answer nothing for this long, then close.
@@ -111,12 +113,10 @@ private final class ScriptedHandler: ChannelInboundHandler {
             for (name, value) in head.headers { headers[name.lowercased()] = value }
             let request = ScriptedGateway.Request(
                 method: "\(head.method)", path: head.uri, headers: headers, body: String(buffer: self.body))
-            switch self.respond(request) {
-            case .respond(let status, let extra, let text):
+            func answer(status: Int, headers extra: [String: String], body bytes: ByteBuffer) {
                 var responseHeaders = HTTPHeaders()
                 responseHeaders.add(name: "Content-Type", value: extra["Content-Type"] ?? "application/soap+xml; charset=utf-8")
                 for (name, value) in extra where name != "Content-Type" { responseHeaders.add(name: name, value: value) }
-                let bytes = ByteBuffer(string: text)
                 responseHeaders.add(name: "Content-Length", value: "\(bytes.readableBytes)")
                 context.write(
                     self.wrapOutboundOut(
@@ -124,6 +124,12 @@ private final class ScriptedHandler: ChannelInboundHandler {
                     promise: nil)
                 context.write(self.wrapOutboundOut(.body(.byteBuffer(bytes))), promise: nil)
                 context.writeAndFlush(self.wrapOutboundOut(.end(nil)), promise: nil)
+            }
+            switch self.respond(request) {
+            case .respond(let status, let extra, let text):
+                answer(status: status, headers: extra, body: ByteBuffer(string: text))
+            case .respondBytes(let status, let extra, let bytes):
+                answer(status: status, headers: extra, body: ByteBuffer(bytes: bytes))
             case .drop:
                 context.close(promise: nil)
             case .stall(let duration):

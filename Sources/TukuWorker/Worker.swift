@@ -21,6 +21,9 @@ public struct Worker: Service {
         public var concurrency: Int = 100
         /// The most jobs taken by one claim statement. Defaults to 100.
         public var claimBatchSize: Int = 100
+        /// The most payload bytes one claim takes: it stops adding jobs once their payloads would pass this, and
+        /// always takes at least one. Defaults to 16 MiB (``JobQueue/defaultClaimByteBudget``).
+        public var claimByteBudget: Int = JobQueue.defaultClaimByteBudget
         /// The most acks written by one statement. Defaults to 1000.
         public var ackBatchSize: Int = 1000
         /// How long a claim holds a job without a heartbeat. Defaults to 30 seconds.
@@ -83,7 +86,7 @@ public struct Worker: Service {
         queue: JobQueue, handlers: HandlerRegistry, configuration: Configuration, logger: Logger,
         onRegistered: @escaping @Sendable (Int64) -> Void = { _ in }
     ) {
-        precondition(configuration.concurrency >= 1 && configuration.claimBatchSize >= 1 && configuration.ackBatchSize >= 1)
+        precondition(configuration.concurrency >= 1 && configuration.claimBatchSize >= 1 && configuration.claimByteBudget >= 1 && configuration.ackBatchSize >= 1)
         self.queue = queue
         self.handlers = handlers
         self.configuration = configuration

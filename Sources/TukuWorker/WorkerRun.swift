@@ -119,9 +119,10 @@ final class WorkerRun: Sendable {
                         do {
                             let claimStarted = ContinuousClock.now
                             let (queue, workerID, configuration) = (self.queue, self.workerID, self.configuration)
-                            let claimed = try await self.database("claim") {
-                                try await queue.claim(
-                                    workerID: workerID, limit: limit, lease: configuration.lease, kinds: configuration.kinds)
+                            let (claimed, budgetReached) = try await self.database("claim") {
+                                try await queue.claimBatch(
+                                    workerID: workerID, limit: limit, lease: configuration.lease, kinds: configuration.kinds,
+                                    byteBudget: configuration.claimByteBudget)
                             }
                             self.metrics.claimed(claimed, took: ContinuousClock.now - claimStarted)
                             let now = ContinuousClock.now
@@ -142,7 +143,8 @@ final class WorkerRun: Sendable {
                             for tracked in started {
                                 jobs.addTask { await self.execute(tracked) }
                             }
-                            claimedFull = claimed.count == limit
+                            // Full, or cut short by the byte budget with more ready: claim again at once.
+                            claimedFull = claimed.count == limit || budgetReached
                         } catch {
                             self.logger.error(
                                 "Claim failed; retrying after the poll interval", metadata: ["error": "\(QueueError.describe(error))"])

@@ -82,6 +82,10 @@ struct SandboxCommand: AsyncParsableCommand {
         name: .customLong("accept-m2m-payday-filing"),
         help: "Leniency for tests: accept M2M JWTs on payday filing (IRD accepts OAuth only; default: status 2).")
     var acceptM2MPaydayFiling = false
+    @Flag(
+        name: .customLong("allow-remote-grant"),
+        help: "Let POST /sandbox/grant (tokens without consent) answer peers other than loopback. Off by default.")
+    var allowRemoteGrant = false
     @Option(help: "Append one JSON line per request to this file.") var arrivals: String?
     @Option(name: .customLong("shutdown-grace"), help: "Seconds requests in flight may take to finish after SIGTERM.")
     var shutdownGrace: Double = 5
@@ -114,6 +118,7 @@ struct SandboxCommand: AsyncParsableCommand {
                 clients: registered, accessTokenLifetime: Self.duration(accessTokenTTL),
                 refreshTokenLifetime: Self.duration(refreshTokenTTL)))
         configuration.host = host
+        configuration.grantsToRemotePeers = allowRemoteGrant
         configuration.mutualTLSPort = mutualTLSPort
         configuration.oneWayTLSPort = oneWayTLSPort
         configuration.m2mCertificatePaths = m2mCertificates

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import Logging
 import PostgresNIO
 import ServiceLifecycle
@@ -27,6 +28,14 @@ struct WorkerCommand: AsyncParsableCommand {
     @Option(name: .customLong("claim-batch"), help: "Most jobs taken by one claim.")
     var claimBatch: Int = 100
 
+    @Option(
+        name: .customLong("claim-budget-bytes"),
+        help: """
+            Most payload bytes taken by one claim (at least one job is always taken). Defaults to \
+            TUKU_CLAIM_BUDGET_BYTES, else 16777216 (16 MiB).
+            """)
+    var claimBudgetBytes: Int?
+
     @Option(name: .customLong("lease"), help: "Lease length in seconds; heartbeats renew it every third of it.")
     var leaseSeconds: Int = 30
 
@@ -54,6 +63,7 @@ struct WorkerCommand: AsyncParsableCommand {
         guard self.concurrency >= 1, self.claimBatch >= 1 else {
             throw ValidationError("--concurrency and --claim-batch must be at least 1")
         }
+        _ = try self.claimByteBudget()
         guard self.leaseSeconds >= 3 else { throw ValidationError("--lease must be at least 3 seconds") }
         guard self.maximumConnections >= 3 else { throw ValidationError("--max-connections must be at least 3 (claims, acks, LISTEN)") }
         if let port = self.metricsPort, !(0...65535).contains(port) { throw ValidationError("--metrics-port must be from 0 to 65535") }
@@ -67,6 +77,7 @@ struct WorkerCommand: AsyncParsableCommand {
         var configuration = Worker.Configuration()
         configuration.concurrency = self.concurrency
         configuration.claimBatchSize = self.claimBatch
+        configuration.claimByteBudget = try self.claimByteBudget()
         configuration.lease = .seconds(self.leaseSeconds)
         configuration.heartbeatInterval = .seconds(self.leaseSeconds) / 3
         configuration.pollInterval = .milliseconds(self.pollIntervalMilliseconds)
@@ -117,5 +128,22 @@ struct TransportService: Service {
     func run() async throws {
         try? await gracefulShutdown()
         try await self.transport.shutdown()
+    }
+}
+
+extension WorkerCommand {
+    /// `--claim-budget-bytes`, else `TUKU_CLAIM_BUDGET_BYTES`, else ``JobQueue/defaultClaimByteBudget``.
+    func claimByteBudget() throws -> Int {
+        var budget = JobQueue.defaultClaimByteBudget
+        if let flag = self.claimBudgetBytes {
+            budget = flag
+        } else if let text = ProcessInfo.processInfo.environment["TUKU_CLAIM_BUDGET_BYTES"], !text.isEmpty {
+            guard let value = Int(text) else {
+                throw ValidationError("TUKU_CLAIM_BUDGET_BYTES must be a whole number of bytes, not \(text)")
+            }
+            budget = value
+        }
+        guard budget >= 1 else { throw ValidationError("--claim-budget-bytes (TUKU_CLAIM_BUDGET_BYTES) must be at least 1") }
+        return budget
     }
 }

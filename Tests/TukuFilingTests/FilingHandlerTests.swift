@@ -300,4 +300,29 @@ struct FilingHandlerTests {
             #expect(gateway.requests.isEmpty)
         }
     }
+
+    @Test("a reply that is not valid UTF-8 is stored exactly (response_body_bytes) beside its readable text; a valid one only as text")
+    func storesRepliesExactly() async throws {
+        // Latin-1 "é" (0xE9) and a lone 0xFF inside an otherwise ordinary fault: not UTF-8.
+        let reply = Array(GatewayReplies.unauthorisedFault.utf8.prefix(60)) + [0x41, 0x6E, 0x64, 0x72, 0xE9, 0xFF, 0x0A]
+            + Array(GatewayReplies.unauthorisedFault.utf8.dropFirst(60))
+        #expect(String(validating: reply, as: UTF8.self) == nil)
+        let script = Script()
+        script.add("File", .respondBytes(status: 503, headers: ["Retry-After": "1"], body: reply))
+        try await self.withFiling(script: script) { client, _ in
+            let id = try await self.enqueue(client)
+            try await client.waitUntil("SELECT state = 'succeeded' FROM tuku.jobs WHERE id = \(id)")
+            let first = try await client.scalar(
+                "SELECT encode(response_body_bytes, 'hex') FROM tuku.exchanges WHERE job_id = \(id) ORDER BY id LIMIT 1", as: String.self)
+            #expect(first == reply.map { String(format: "%02x", $0) }.joined())
+            #expect(
+                try await client.scalar(
+                    "SELECT position(U&'\\FFFD' in response_body) > 0 FROM tuku.exchanges WHERE job_id = \(id) ORDER BY id LIMIT 1",
+                    as: Bool.self))
+            #expect(
+                try await client.scalar(
+                    "SELECT count(*)::int8 FROM tuku.exchanges WHERE job_id = \(id) AND response_body IS NOT NULL AND response_body_bytes IS NULL",
+                    as: Int64.self) == 1)
+        }
+    }
 }

@@ -25,8 +25,9 @@ struct RetentionTests {
         try await client.execute(
             """
             INSERT INTO tuku.exchanges (job_id, attempt, purpose, endpoint, action, started_at, http_status, outcome,
-                                        request_body, response_body, gateway_id)
-            SELECT id, 1, 'submit', 'https://gw/', 'File', finished_at, 200, 'succeeded', '<personal/>', '<reply/>', \(name)
+                                        request_body, response_body, response_body_bytes, gateway_id)
+            SELECT id, 1, 'submit', 'https://gw/', 'File', finished_at, 200, 'succeeded', '<personal/>', '<reply/>',
+                   '\\x3c7265706c79ff2f3e'::bytea, \(name)
             FROM tuku.jobs WHERE idempotency_key = \(name)
             """)
     }
@@ -54,9 +55,12 @@ struct RetentionTests {
                 """, as: String.self)
             #expect(jobs == #"recent:succeeded:{"employee": "recent"}:false old:dead:{}:true waiting:available:{"employee": "waiting"}:false"#)
             let exchanges = try await client.scalar(
-                "SELECT string_agg(gateway_id || ':' || (request_body IS NULL) || ':' || http_status, ' ' ORDER BY id) FROM tuku.exchanges",
+                """
+                SELECT string_agg(gateway_id || ':' || (request_body IS NULL) || ':' || (response_body_bytes IS NULL) || ':' || http_status, ' ' ORDER BY id)
+                FROM tuku.exchanges
+                """,
                 as: String.self)
-            #expect(exchanges == "recent:false:200 old:true:200")
+            #expect(exchanges == "recent:false:false:200 old:true:true:200")
             #expect(try await client.scalar("SELECT count(*) FROM tuku.attempts", as: Int64.self) == 2)
 
             // A job whose payload is gone cannot be retried into an empty submission.

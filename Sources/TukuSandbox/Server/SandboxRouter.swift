@@ -36,13 +36,16 @@ public final class SandboxRouter: Sendable {
     private let faultRetryAfter: Duration
     private let statistics = Mutex(SandboxStatistics())
     private let logger: Logger
+    /// Whether `POST /sandbox/grant` answers peers other than loopback.
+    private let grantsToRemotePeers: Bool
 
-    /// Creates the routes.
+    /// Creates the routes. `grantsToRemotePeers` lets `POST /sandbox/grant` answer peers other than loopback.
     public init(
         oauth: OAuthAuthority, m2m: M2MVerifier, filings: FilingRegistry, employments: EmploymentRegistry = EmploymentRegistry(),
         limiter: ClientLimiter, faults: FaultInjector, schemas: IRDSchemaValidator, acceptsM2MOnPaydayFiling: Bool = false,
-        arrivals: ArrivalsLog?, slowDelay: Duration, faultRetryAfter: Duration, logger: Logger
+        arrivals: ArrivalsLog?, slowDelay: Duration, faultRetryAfter: Duration, grantsToRemotePeers: Bool = false, logger: Logger
     ) {
+        self.grantsToRemotePeers = grantsToRemotePeers
         self.oauth = oauth
         self.m2m = m2m
         self.filings = filings
@@ -111,6 +114,13 @@ public final class SandboxRouter: Sendable {
             }
             return finish(request, client: client(of: request), action: "oauth.\(endpoint)", response(reply))
         case (.POST, "/sandbox/grant"):
+            guard self.grantsToRemotePeers || Self.isLoopback(request.remoteAddress) else {
+                // It mints token sets with no consent and no client secret: this machine only, unless the operator
+                // started the sandbox with --allow-remote-grant.
+                return finish(
+                    request, client: client(of: request), action: "sandbox.grant",
+                    response(.error(403, "access_denied", "/sandbox/grant answers loopback peers only (tuku sandbox --allow-remote-grant)")))
+            }
             return finish(request, client: client(of: request), action: "sandbox.grant", grant(request))
         case (.GET, "/sandbox/stats"):
             let encoder = JSONEncoder()
@@ -315,6 +325,16 @@ public final class SandboxRouter: Sendable {
     /// Whole seconds, rounded up, at least 1.
     static func retryAfterSeconds(_ duration: Duration) -> String {
         String(max(1, Int(OAuthAuthority.seconds(duration).rounded(.up))))
+    }
+
+    /// Whether `address` (an IP address as NIO prints it) is a loopback address: 127.0.0.0/8, `::1`, or
+    /// 127.0.0.0/8 mapped into IPv6. An unknown address is not.
+    static func isLoopback(_ address: String?) -> Bool {
+        guard let address = address?.lowercased() else { return false }
+        if address == "::1" || address == "0:0:0:0:0:0:0:1" { return true }
+        let v4 = address.hasPrefix("::ffff:") ? String(address.dropFirst("::ffff:".count)) : address
+        let octets = v4.split(separator: ".", omittingEmptySubsequences: false)
+        return octets.count == 4 && octets.allSatisfy { UInt8($0) != nil } && octets[0] == "127"
     }
 
     private func grant(_ request: SandboxRequest) -> SandboxResponse {

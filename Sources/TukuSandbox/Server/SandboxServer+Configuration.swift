@@ -50,6 +50,9 @@ extension SandboxServer {
         public var shutdownGracePeriod: Duration
         /// The largest request body accepted. Defaults to 64 MiB.
         public var maximumRequestBodySize: Int
+        /// Whether `POST /sandbox/grant` (which mints token sets with no consent and no client secret) answers peers
+        /// other than loopback. Defaults to `false`: only this machine may mint tokens, wherever the sandbox binds.
+        public var grantsToRemotePeers: Bool
 
         /// Creates a configuration with the defaults above.
         public init(tls: TLS, oauth: OAuthAuthority.Configuration) {
@@ -68,6 +71,7 @@ extension SandboxServer {
             self.arrivalsPath = nil
             self.shutdownGracePeriod = .seconds(5)
             self.maximumRequestBodySize = 64 << 20
+            self.grantsToRemotePeers = false
         }
     }
 }

@@ -70,7 +70,7 @@ public final class SandboxServer: Service, Sendable {
             faults: FaultInjector(plan: configuration.faults),
             schemas: try IRDSchemaValidator(), acceptsM2MOnPaydayFiling: configuration.acceptsM2MOnPaydayFiling,
             arrivals: arrivals, slowDelay: configuration.slowDelay, faultRetryAfter: configuration.faultRetryAfter,
-            logger: logger)
+            grantsToRemotePeers: configuration.grantsToRemotePeers, logger: logger)
     }
 
     /// Where the sandbox listens, once it does. Throws if binding failed.
