@@ -79,6 +79,20 @@ struct SandboxCommand: AsyncParsableCommand {
         name: .customLong("accept-m2m-payday-filing"),
         help: "Leniency for tests: accept M2M JWTs on payday filing (IRD accepts OAuth only; default: status 2).")
     var acceptM2MPaydayFiling = false
+    @Option(
+        name: .customLong("hmrc-client"),
+        help: ArgumentHelp(
+            "An HMRC application as ID:SECRET (repeatable): turns on the HMRC VAT (MTD) personality on the one-way TLS listener.",
+            valueName: "id:secret"))
+    var hmrcClients: [String] = []
+    @Option(name: .customLong("hmrc-access-token-ttl"), help: "HMRC access token lifetime in seconds.") var hmrcAccessTokenTTL: Double = 14_400
+    @Option(name: .customLong("hmrc-refresh-ttl"), help: "Seconds after an HMRC authorisation that refreshing stops (18 months).")
+    var hmrcRefreshTTL: Double = 548 * 86_400
+    @Option(name: .customLong("hmrc-rate"), help: "HMRC requests per second per application (0 = unlimited).") var hmrcRate: Double = 3
+    @Option(name: .customLong("hmrc-moved-prefix"), help: "Answer 308 to <prefix>/organisations/vat/... with Location /organisations/vat/...")
+    var hmrcMovedPrefix: String?
+    @Flag(name: .customLong("hmrc-no-fraud-headers"), help: "Do not check HMRC's fraud prevention headers on VAT calls.")
+    var hmrcNoFraudHeaders = false
     @Option(help: "Append one JSON line per request to this file.") var arrivals: String?
     @Option(name: .customLong("shutdown-grace"), help: "Seconds requests in flight may take to finish after SIGTERM.")
     var shutdownGrace: Double = 5
@@ -89,6 +103,9 @@ struct SandboxCommand: AsyncParsableCommand {
         guard rate >= 0, maximumConcurrency >= 0 else { throw ValidationError("--rate and --max-concurrency must not be negative") }
         guard accessTokenTTL > 0, refreshTokenTTL > 0, slowDelay >= 0, faultRetryAfter >= 0, processingDelay >= 0, shutdownGrace >= 0 else {
             throw ValidationError("durations must not be negative (token lifetimes must be positive)")
+        }
+        guard hmrcAccessTokenTTL > 0, hmrcRefreshTTL > 0, hmrcRate >= 0 else {
+            throw ValidationError("HMRC token lifetimes must be positive and --hmrc-rate must not be negative")
         }
         guard DuplicatePolicy(rawValue: duplicates) != nil else { throw ValidationError("--duplicates must be reject or accept") }
         guard NoReturnAnswer(rawValue: noReturnStatus) != nil else { throw ValidationError("--no-return-status must be 103 or expected") }
@@ -130,6 +147,13 @@ struct SandboxCommand: AsyncParsableCommand {
         configuration.filings = .init(
             duplicatePolicy: DuplicatePolicy(rawValue: duplicates) ?? .reject, processingDelay: Self.duration(processingDelay),
             noReturnAnswer: NoReturnAnswer(rawValue: noReturnStatus) ?? .noReturnFound)
+        var hmrc = HMRCConfiguration(applications: try hmrcClients.map { option in try RegisteredClient(option: option) })
+        hmrc.accessTokenLifetime = Self.duration(hmrcAccessTokenTTL)
+        hmrc.refreshLifetime = Self.duration(hmrcRefreshTTL)
+        hmrc.rate = hmrcRate > 0 ? hmrcRate : nil
+        hmrc.movedPrefix = hmrcMovedPrefix
+        hmrc.checksFraudPreventionHeaders = !hmrcNoFraudHeaders
+        configuration.hmrc = hmrc
         configuration.arrivalsPath = arrivals
         configuration.shutdownGracePeriod = Self.duration(shutdownGrace)
 
