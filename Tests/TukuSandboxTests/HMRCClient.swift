@@ -65,8 +65,12 @@ final class HMRCClient: Sendable {
     func send(
         _ method: HTTPMethod, _ path: String, body: String? = nil, contentType: String = "application/json", token: String? = nil,
         accept: String? = HMRCClient.accept, headers extra: [(String, String)] = [],
-        fraudHeaders: [(String, String)] = HMRCClient.batchHeaders
+        fraudHeaders: [(String, String)] = HMRCClient.batchHeaders, requestSchemaValid: Bool = true
     ) async throws -> Answer {
+        let vatCall = path.hasPrefix("/organisations/")
+        if vatCall, method == .POST, let body {
+            checks.expect(body, "VATReturnDeclaration", valid: requestSchemaValid, "request \(path): \(body)")
+        }
         var request = HTTPClientRequest(url: base + path)
         request.method = method
         if path.hasPrefix("/organisations/") { for (name, value) in fraudHeaders { request.headers.add(name: name, value: value) } }
@@ -79,7 +83,18 @@ final class HMRCClient: Sendable {
         }
         let response = try await http.execute(request, timeout: .seconds(15))
         let bytes = try await response.body.collect(upTo: 1 << 20)
-        return Answer(status: Int(response.status.code), headers: response.headers, body: String(buffer: bytes))
+        let answer = Answer(status: Int(response.status.code), headers: response.headers, body: String(buffer: bytes))
+        // Every JSON answer of a VAT route against the OpenAPI schema for its status.
+        if vatCall, !answer.body.isEmpty {
+            let schema: String
+            switch answer.status {
+            case 201: schema = "MTDFB-API56v1.0Submit9-BoxVatReturn-Successresponse"
+            case 200: schema = path.contains("/obligations") ? "Obligations" : "SubmitVAT"
+            default: schema = "errorResponse"
+            }
+            checks.expect(answer.body, schema, "response \(answer.status) to \(method) \(path)")
+        }
+        return answer
     }
 
     /// An access token (and refresh token) through `/sandbox/hmrc/grant` and the token endpoint.

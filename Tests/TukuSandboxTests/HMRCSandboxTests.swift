@@ -272,14 +272,13 @@ struct HMRCSandboxTests {
                 Case(body: "{\"periodKey\": \"A001\", ", status: 400, code: "INVALID_REQUEST", fields: [], schemaValid: false),
             ]
             for item in cases {
-                let answer = try await client.send(.POST, path, body: item.body, token: tokens.access)
+                let answer = try await client.send(.POST, path, body: item.body, token: tokens.access, requestSchemaValid: item.schemaValid)
                 #expect(answer.status == item.status, "\(item.body): \(answer.body)")
                 #expect(answer.code == item.code, "\(item.body)")
                 let fields = answer.fieldErrors
                 #expect(fields.map(\.code) == item.fields.map(\.0), "\(item.body): \(answer.body)")
                 #expect(fields.map(\.path) == item.fields.map(\.1), "\(item.body)")
                 checks.expect(answer.body, "errorResponse", item.code)
-                if item.body.hasSuffix("}") { checks.expect(item.body, "VATReturnDeclaration", valid: item.schemaValid, item.body) }
             }
             #expect(sandbox.server.router.currentStatistics.hmrcReturnsStored == 0)
         }
