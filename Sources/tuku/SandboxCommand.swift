@@ -7,11 +7,11 @@ import TukuSandbox
 struct SandboxCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sandbox",
-        abstract: "Run Tuku's emulation of IRD's gateway (mutual and one-way TLS, OAuth, SOAP filing, limits, faults).",
+        abstract: "Run Tuku's emulation of IRD's gateway (mutual and one-way TLS, OAuth, SOAP filing, limits, faults), and of HMRC's VAT API with --hmrc-client.",
         discussion: """
             Prints `listening mtls=HOST:PORT tls=HOST:PORT` on standard output once both listeners are bound, and a \
             `stopped calls=… filings=… duplicate_filings=… duplicates_refused=… employments=… employment_creates_refused=… \
-            schema_rejections=…` line on SIGTERM/SIGINT.
+            schema_rejections=… hmrc_returns=… hmrc_duplicate_submissions=…` line on SIGTERM/SIGINT.
             Strict by default: every SOAP body is validated against IRD's XSDs (status 21), RetrieveStatus answers 103 \
             for a payday without a return, and payday filing refuses M2M JWTs (status 2).
             Routes: POST /gateway/gws/returns/ and /gateway/gws/employment/v2/ (also /gateway2/…), \

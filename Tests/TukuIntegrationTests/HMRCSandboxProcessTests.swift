@@ -89,5 +89,6 @@ struct HMRCSandboxProcessTests {
         }
         try await http.shutdown()
         try await sandbox.stop()
+        #expect(sandbox.process.log.contains("hmrc_returns=1 hmrc_duplicate_submissions=0"), "\(sandbox.process.log)")
     }
 }

@@ -54,6 +54,7 @@ public struct SandboxStatistics: Sendable, Hashable, Codable {
     public var summaryLine: String {
         "calls=\(calls) filings=\(filingsStored) duplicate_filings=\(duplicateFilings) duplicates_refused=\(duplicatesRefused)"
             + " employments=\(employmentsCreated) employment_creates_refused=\(employmentCreatesRefused)"
-            + " schema_rejections=\(schemaRejections)"
+            + " schema_rejections=\(schemaRejections) hmrc_returns=\(hmrcReturnsStored)"
+            + " hmrc_duplicate_submissions=\(hmrcDuplicateSubmissions)"
     }
 }
