@@ -7,11 +7,11 @@ import TukuSandbox
 struct SandboxCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sandbox",
-        abstract: "Run Tuku's emulation of IRD's gateway (mutual and one-way TLS, OAuth, SOAP filing, limits, faults).",
+        abstract: "Run Tuku's emulation of IRD's gateway (mutual and one-way TLS, OAuth, SOAP filing, limits, faults), and of HMRC's VAT API with --hmrc-client.",
         discussion: """
             Prints `listening mtls=HOST:PORT tls=HOST:PORT` on standard output once both listeners are bound, and a \
             `stopped calls=… filings=… duplicate_filings=… duplicates_refused=… employments=… employment_creates_refused=… \
-            schema_rejections=…` line on SIGTERM/SIGINT.
+            schema_rejections=… hmrc_returns=… hmrc_duplicate_submissions=…` line on SIGTERM/SIGINT.
             Strict by default: every SOAP body is validated against IRD's XSDs (status 21), RetrieveStatus and RetrieveReturn answer 103 \
             for a payday without a return, and payday filing refuses M2M JWTs (status 2).
             Routes: POST /gateway/gws/returns/ and /gateway/gws/employment/v2/ (also /gateway2/…), \
@@ -84,8 +84,22 @@ struct SandboxCommand: AsyncParsableCommand {
     var acceptM2MPaydayFiling = false
     @Flag(
         name: .customLong("allow-remote-grant"),
-        help: "Let POST /sandbox/grant (tokens without consent) answer peers other than loopback. Off by default.")
+        help: "Let POST /sandbox/grant and /sandbox/hmrc/grant (tokens without consent) answer peers other than loopback. Off by default.")
     var allowRemoteGrant = false
+    @Option(
+        name: .customLong("hmrc-client"),
+        help: ArgumentHelp(
+            "An HMRC application as ID:SECRET (repeatable): turns on the HMRC VAT (MTD) personality on the one-way TLS listener.",
+            valueName: "id:secret"))
+    var hmrcClients: [String] = []
+    @Option(name: .customLong("hmrc-access-token-ttl"), help: "HMRC access token lifetime in seconds.") var hmrcAccessTokenTTL: Double = 14_400
+    @Option(name: .customLong("hmrc-refresh-ttl"), help: "Seconds after an HMRC authorisation that refreshing stops (18 months).")
+    var hmrcRefreshTTL: Double = 548 * 86_400
+    @Option(name: .customLong("hmrc-rate"), help: "HMRC requests per second per application (0 = unlimited).") var hmrcRate: Double = 3
+    @Option(name: .customLong("hmrc-moved-prefix"), help: "Answer 308 to <prefix>/organisations/vat/... with Location /organisations/vat/...")
+    var hmrcMovedPrefix: String?
+    @Flag(name: .customLong("hmrc-no-fraud-headers"), help: "Do not check HMRC's fraud prevention headers on VAT calls.")
+    var hmrcNoFraudHeaders = false
     @Option(help: "Append one JSON line per request to this file.") var arrivals: String?
     @Option(name: .customLong("shutdown-grace"), help: "Seconds requests in flight may take to finish after SIGTERM.")
     var shutdownGrace: Double = 5
@@ -96,6 +110,9 @@ struct SandboxCommand: AsyncParsableCommand {
         guard rate >= 0, maximumConcurrency >= 0 else { throw ValidationError("--rate and --max-concurrency must not be negative") }
         guard accessTokenTTL > 0, refreshTokenTTL > 0, slowDelay >= 0, faultRetryAfter >= 0, processingDelay >= 0, shutdownGrace >= 0 else {
             throw ValidationError("durations must not be negative (token lifetimes must be positive)")
+        }
+        guard hmrcAccessTokenTTL > 0, hmrcRefreshTTL > 0, hmrcRate >= 0 else {
+            throw ValidationError("HMRC token lifetimes must be positive and --hmrc-rate must not be negative")
         }
         guard DuplicatePolicy(rawValue: duplicates) != nil else { throw ValidationError("--duplicates must be reject or accept") }
         guard NoReturnAnswer(rawValue: noReturnStatus) != nil else { throw ValidationError("--no-return-status must be 103 or expected") }
@@ -138,6 +155,13 @@ struct SandboxCommand: AsyncParsableCommand {
         configuration.filings = .init(
             duplicatePolicy: DuplicatePolicy(rawValue: duplicates) ?? .reject, processingDelay: Self.duration(processingDelay),
             noReturnAnswer: NoReturnAnswer(rawValue: noReturnStatus) ?? .noReturnFound)
+        var hmrc = HMRCConfiguration(applications: try hmrcClients.map { option in try RegisteredClient(option: option) })
+        hmrc.accessTokenLifetime = Self.duration(hmrcAccessTokenTTL)
+        hmrc.refreshLifetime = Self.duration(hmrcRefreshTTL)
+        hmrc.rate = hmrcRate > 0 ? hmrcRate : nil
+        hmrc.movedPrefix = hmrcMovedPrefix
+        hmrc.checksFraudPreventionHeaders = !hmrcNoFraudHeaders
+        configuration.hmrc = hmrc
         configuration.arrivalsPath = arrivals
         configuration.shutdownGracePeriod = Self.duration(shutdownGrace)
 

@@ -9,8 +9,8 @@ import Glibc
 import Darwin
 #endif
 
-/// `POST /sandbox/grant` mints token sets with no consent and no client secret (issue #11, defect 9): it answers
-/// loopback peers only unless the sandbox was started with `--allow-remote-grant`. The sandbox binds every address
+/// `POST /sandbox/grant` and `POST /sandbox/hmrc/grant` mint tokens with no consent and no client secret (issue #11,
+/// defect 9): they answer loopback peers only unless the sandbox was started with `--allow-remote-grant`. The sandbox binds every address
 /// here and is reached over real TLS through this machine's own non-loopback address, so the peer it sees is not
 /// loopback.
 @Suite("Sandbox grant: loopback peers only by default")
@@ -31,17 +31,26 @@ struct SandboxGrantAccessTests {
         return nil
     }
 
-    /// The HTTP status of `POST /sandbox/grant` sent with curl to the one-way TLS port at `address`, with the
-    /// certificate checked for `localhost` (the test server certificate's name).
-    func grantStatus(_ sandbox: Sandbox, via address: String) async throws -> Int {
+    static let ird = (path: "/sandbox/grant", body: #"{"client_id":"\#(Sandbox.clientID)","tenants":["employer-01"]}"#)
+    static let hmrc = (path: "/sandbox/hmrc/grant", body: #"{"client_id":"hmrc-app","vrns":["123456789"]}"#)
+
+    /// Turns on the HMRC personality with one application, `hmrc-app`.
+    static func withHMRC(_ configuration: inout SandboxServer.Configuration) {
+        configuration.hmrc = HMRCConfiguration(applications: [RegisteredClient(id: "hmrc-app", secret: "hmrc-app-secret")])
+    }
+
+    /// The HTTP status of a grant (`/sandbox/grant` unless told) sent with curl to the one-way TLS port at
+    /// `address`, with the certificate checked for `localhost` (the test server certificate's name).
+    func grantStatus(
+        _ sandbox: Sandbox, via address: String, grant: (path: String, body: String) = Self.ird
+    ) async throws -> Int {
         let port = sandbox.addresses.oneWayTLSPort
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
         process.arguments = [
             "-sS", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "10", "--cacert", sandbox.certificates.path("ca.pem"),
             "--resolve", "localhost:\(port):\(address)", "-H", "Content-Type: application/json",
-            "--data-binary", #"{"client_id":"\#(Sandbox.clientID)","tenants":["employer-01"]}"#,
-            "https://localhost:\(port)/sandbox/grant",
+            "--data-binary", grant.body, "https://localhost:\(port)\(grant.path)",
         ]
         let pipe = Pipe()
         process.standardOutput = pipe
@@ -55,14 +64,19 @@ struct SandboxGrantAccessTests {
         return try #require(Int(String(decoding: output, as: UTF8.self)))
     }
 
-    @Test("a peer that is not loopback gets 403 from /sandbox/grant; loopback gets tokens")
+    @Test("a peer that is not loopback gets 403 from /sandbox/grant and /sandbox/hmrc/grant; loopback gets tokens")
     func remotePeerRefused() async throws {
         let address = try #require(Self.nonLoopbackAddress(), "this test needs a non-loopback IPv4 address")
-        try await Sandbox.run({ $0.host = "0.0.0.0" }) { sandbox in
-            let remote = try await self.grantStatus(sandbox, via: address)
-            let loopback = try await self.grantStatus(sandbox, via: "127.0.0.1")
-            #expect(remote == 403)
-            #expect(loopback == 200)
+        try await Sandbox.run({
+            $0.host = "0.0.0.0"
+            Self.withHMRC(&$0)
+        }) { sandbox in
+            for grant in [Self.ird, Self.hmrc] {
+                let remote = try await self.grantStatus(sandbox, via: address, grant: grant)
+                let loopback = try await self.grantStatus(sandbox, via: "127.0.0.1", grant: grant)
+                #expect(remote == 403, "\(grant.path)")
+                #expect(loopback == 200, "\(grant.path)")
+            }
         }
     }
 
@@ -72,9 +86,12 @@ struct SandboxGrantAccessTests {
         try await Sandbox.run({
             $0.host = "0.0.0.0"
             $0.grantsToRemotePeers = true
+            Self.withHMRC(&$0)
         }) { sandbox in
-            let remote = try await self.grantStatus(sandbox, via: address)
-            #expect(remote == 200)
+            for grant in [Self.ird, Self.hmrc] {
+                let remote = try await self.grantStatus(sandbox, via: address, grant: grant)
+                #expect(remote == 200, "\(grant.path)")
+            }
         }
     }
 

@@ -16,6 +16,8 @@ tuku_ensure_tools() {
   command -v systemd-analyze >/dev/null 2>&1 || missing+=(systemd)
   # The JWT cross-check tests make a virtual environment for PyJWT from PyPI.
   python3 -c 'import jwt, cryptography' >/dev/null 2>&1 || python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || missing+=(python3-venv)
+  # The HMRC sandbox tests validate bodies against HMRC's OpenAPI with jsonschema (scripts/lib/hmrc-schema-check.py).
+  python3 -c 'import jsonschema, yaml' >/dev/null 2>&1 || missing+=(python3-jsonschema python3-yaml)
   if [ ${#missing[@]} -gt 0 ]; then
     echo "tuku: installing ${missing[*]}" >&2
     export DEBIAN_FRONTEND=noninteractive

@@ -24,6 +24,13 @@ public struct SandboxStatistics: Sendable, Hashable, Codable {
     /// SOAP calls refused because the body failed validation against IRD's XSDs (code 21).
     public var schemaRejections = 0
 
+    /// VAT returns the HMRC personality stored.
+    public var hmrcReturnsStored = 0
+    /// VAT returns refused with HMRC's 403 `DUPLICATE_SUBMISSION` because one was stored for the VRN and period.
+    public var hmrcDuplicateSubmissions = 0
+    /// VAT calls refused for their fraud prevention headers, by header missing or malformed.
+    public var hmrcFraudHeaderProblems: [String: Int] = [:]
+
     /// Empty counters.
     public init() {}
 
@@ -38,6 +45,7 @@ public struct SandboxStatistics: Sendable, Hashable, Codable {
         case "accepted-again"?: duplicateFilings += 1
         case "identical-within-hour"?, "existing-return"?: duplicatesRefused += 1
         case "employment-exists"?: employmentCreatesRefused += 1
+        case "hmrc-duplicate-submission"?: hmrcDuplicateSubmissions += 1
         default: break
         }
     }
@@ -46,6 +54,7 @@ public struct SandboxStatistics: Sendable, Hashable, Codable {
     public var summaryLine: String {
         "calls=\(calls) filings=\(filingsStored) duplicate_filings=\(duplicateFilings) duplicates_refused=\(duplicatesRefused)"
             + " employments=\(employmentsCreated) employment_creates_refused=\(employmentCreatesRefused)"
-            + " schema_rejections=\(schemaRejections)"
+            + " schema_rejections=\(schemaRejections) hmrc_returns=\(hmrcReturnsStored)"
+            + " hmrc_duplicate_submissions=\(hmrcDuplicateSubmissions)"
     }
 }

@@ -12,7 +12,9 @@ import TukuGateway
 ///   the SOAP services;
 /// - `GET /oauth/authorize`, `POST /oauth/token`, `POST /oauth/introspect`, `POST /oauth/revoke` (also under
 ///   `/gateway3/`): OAuth;
-/// - `POST /sandbox/grant`: a fresh token set without the browser dance; `GET /sandbox/stats`: counters as JSON.
+/// - `POST /sandbox/grant`: a fresh token set without the browser dance; `GET /sandbox/stats`: counters as JSON;
+/// - on the one-way TLS listener, when HMRC applications are registered, HMRC's VAT (MTD) API (see
+///   `SandboxRouter+HMRC.swift`).
 public final class SandboxRouter: Sendable {
     /// The OAuth authorization server.
     public let oauth: OAuthAuthority
@@ -31,21 +33,31 @@ public final class SandboxRouter: Sendable {
     /// Whether payday-filing calls accept M2M JWTs (IRD's do not: OAuth only). A leniency for tests of the M2M
     /// verifier only; `false` unless set.
     public let acceptsM2MOnPaydayFiling: Bool
+    /// HMRC's OAuth token endpoint (the HMRC personality).
+    public let hmrc: HMRCAuthority
+    /// The VAT returns the HMRC personality stored.
+    public let vatLedger: HMRCVATLedger
+    /// Per-application rate limit of the HMRC personality.
+    let hmrcLimiter: ClientLimiter
     private let arrivals: ArrivalsLog?
-    private let slowDelay: Duration
+    let slowDelay: Duration
     private let faultRetryAfter: Duration
-    private let statistics = Mutex(SandboxStatistics())
+    let statistics = Mutex(SandboxStatistics())
     private let logger: Logger
     /// Whether `POST /sandbox/grant` answers peers other than loopback.
-    private let grantsToRemotePeers: Bool
+    let grantsToRemotePeers: Bool
 
     /// Creates the routes. `grantsToRemotePeers` lets `POST /sandbox/grant` answer peers other than loopback.
     public init(
         oauth: OAuthAuthority, m2m: M2MVerifier, filings: FilingRegistry, employments: EmploymentRegistry = EmploymentRegistry(),
         limiter: ClientLimiter, faults: FaultInjector, schemas: IRDSchemaValidator, acceptsM2MOnPaydayFiling: Bool = false,
-        arrivals: ArrivalsLog?, slowDelay: Duration, faultRetryAfter: Duration, grantsToRemotePeers: Bool = false, logger: Logger
+        arrivals: ArrivalsLog?, slowDelay: Duration, faultRetryAfter: Duration, hmrc: HMRCConfiguration = HMRCConfiguration(),
+        grantsToRemotePeers: Bool = false, logger: Logger
     ) {
         self.grantsToRemotePeers = grantsToRemotePeers
+        self.hmrc = HMRCAuthority(configuration: hmrc)
+        self.vatLedger = HMRCVATLedger()
+        self.hmrcLimiter = ClientLimiter(configuration: .init(rate: hmrc.rate))
         self.oauth = oauth
         self.m2m = m2m
         self.filings = filings
@@ -65,6 +77,7 @@ public final class SandboxRouter: Sendable {
         var snapshot = statistics.withLock { $0 }
         snapshot.filingsStored = filings.count
         snapshot.employmentsCreated = employments.count
+        snapshot.hmrcReturnsStored = vatLedger.count
         return snapshot
     }
 
@@ -85,6 +98,7 @@ public final class SandboxRouter: Sendable {
 
     /// Answers one request.
     public func handle(_ request: SandboxRequest) async -> SandboxResponse {
+        if let answer = await hmrcRoute(request) { return answer }
         let path = request.path
         let route = "\(request.method.rawValue) \(path)"
         if let operations = Self.operations(forPath: path) {
@@ -374,7 +388,7 @@ public final class SandboxRouter: Sendable {
     }
 
     /// Records the arrival (log and counters) and returns the response.
-    private func finish(
+    func finish(
         _ request: SandboxRequest, client: String, action: String, _ response: SandboxResponse,
         fault: (any CustomStringConvertible)? = nil, duplicate: String? = nil, statusCode: Int? = nil,
         onFinish: @escaping @Sendable () -> Void = {}

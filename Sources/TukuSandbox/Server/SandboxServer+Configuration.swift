@@ -44,6 +44,8 @@ extension SandboxServer {
         public var faultRetryAfter: Duration
         /// Duplicate handling and processing times.
         public var filings: FilingRegistry.Configuration
+        /// The HMRC personality (VAT (MTD) API on the one-way TLS listener). Defaults to off (no applications).
+        public var hmrc: HMRCConfiguration
         /// The arrivals log (JSON Lines), if any. Defaults to `nil`.
         public var arrivalsPath: String?
         /// How long requests in flight may take to finish after shutdown begins. Defaults to 5 seconds.
@@ -68,6 +70,7 @@ extension SandboxServer {
             self.slowDelay = .seconds(75)
             self.faultRetryAfter = .seconds(1)
             self.filings = FilingRegistry.Configuration()
+            self.hmrc = HMRCConfiguration()
             self.arrivalsPath = nil
             self.shutdownGracePeriod = .seconds(5)
             self.maximumRequestBodySize = 64 << 20

@@ -57,6 +57,9 @@ public final class SandboxServer: Service, Sendable {
         if let maximum = configuration.limits.maximumConcurrency, maximum < 1 {
             throw SandboxError(.invalidConfiguration, "the maximum concurrency must be at least 1")
         }
+        if let rate = configuration.hmrc.rate, rate <= 0 {
+            throw SandboxError(.invalidConfiguration, "the HMRC rate must be positive")
+        }
         self.configuration = configuration
         self.logger = logger
         self.contexts = try Self.makeTLSContexts(configuration.tls)
@@ -70,7 +73,7 @@ public final class SandboxServer: Service, Sendable {
             faults: FaultInjector(plan: configuration.faults),
             schemas: try IRDSchemaValidator(), acceptsM2MOnPaydayFiling: configuration.acceptsM2MOnPaydayFiling,
             arrivals: arrivals, slowDelay: configuration.slowDelay, faultRetryAfter: configuration.faultRetryAfter,
-            grantsToRemotePeers: configuration.grantsToRemotePeers, logger: logger)
+            hmrc: configuration.hmrc, grantsToRemotePeers: configuration.grantsToRemotePeers, logger: logger)
     }
 
     /// Where the sandbox listens, once it does. Throws if binding failed.
