@@ -194,6 +194,9 @@ public final class MetricsServer: Service, Sendable {
 
     // MARK: Connections and shutdown
 
+    /// How many connections are open (accepted within ``Configuration/maximumConnections`` and not yet closed).
+    public var openConnections: Int { self.state.withLock { $0.connections.count } }
+
     /// Whether shutdown has begun.
     var isShuttingDown: Bool { self.state.withLock { $0.shuttingDown } }
 

@@ -54,7 +54,7 @@ struct MetricsServerLimitTests {
     }
 
     static func withServer(
-        _ configuration: MetricsServer.Configuration, _ body: @Sendable (Int) async throws -> Void
+        _ configuration: MetricsServer.Configuration, _ body: @Sendable (MetricsServer, Int) async throws -> Void
     ) async throws {
         var logger = Logger(label: "tuku.test.metrics")
         logger.logLevel = .critical
@@ -64,7 +64,7 @@ struct MetricsServerLimitTests {
             tasks.addTask { try await group.run() }
             let port = try #require(try await server.listeningAddress().port)
             do {
-                try await body(port)
+                try await body(server, port)
             } catch {
                 await group.triggerGracefulShutdown()
                 throw error
@@ -76,17 +76,20 @@ struct MetricsServerLimitTests {
 
     @Test("connections beyond the cap are closed at once; those within it stay open and are served")
     func cap() async throws {
-        try await Self.withServer(.init(port: 0, maximumConnections: 4, requestTimeout: .seconds(30))) { port in
+        try await Self.withServer(.init(port: 0, maximumConnections: 4, requestTimeout: .seconds(30))) { server, port in
             let held = try (0..<4).map { _ in try RawConnection(port: port) }
-            // Give the server time to accept and register the four.
-            try await Task.sleep(for: .milliseconds(300))
+            // Wait until the server has accepted and registered the four, however loaded the machine.
+            let registeredBy = ContinuousClock.now + .seconds(30)
+            while server.openConnections < 4, ContinuousClock.now < registeredBy { try await Task.sleep(for: .milliseconds(20)) }
+            try #require(server.openConnections == 4)
             let extra = try (0..<20).map { _ in try RawConnection(port: port) }
             for connection in extra { #expect(try await connection.closedByServer(within: .seconds(15))) }
             #expect(try await !held[0].closedByServer(within: .milliseconds(200)))
             held[1].send("GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
             #expect(try await held[1].closedByServer(within: .seconds(15)))  // answered, then closed as asked
             // A slot is free again: a new connection is served.
-            try await Task.sleep(for: .milliseconds(200))
+            let freedBy = ContinuousClock.now + .seconds(30)
+            while server.openConnections > 3, ContinuousClock.now < freedBy { try await Task.sleep(for: .milliseconds(20)) }
             let fresh = try RawConnection(port: port)
             fresh.send("GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
             var buffer = [UInt8](repeating: 0, count: 64)
@@ -101,7 +104,7 @@ struct MetricsServerLimitTests {
 
     @Test("an idle connection and one that sends its request slowly are closed after the request timeout")
     func idleAndSlow() async throws {
-        try await Self.withServer(.init(port: 0, requestTimeout: .milliseconds(700))) { port in
+        try await Self.withServer(.init(port: 0, requestTimeout: .milliseconds(700))) { _, port in
             let idle = try RawConnection(port: port)
             let slow = try RawConnection(port: port)
             let started = ContinuousClock.now

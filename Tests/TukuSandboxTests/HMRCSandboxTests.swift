@@ -112,8 +112,10 @@ struct HMRCSandboxTests {
     func lifetimes() async throws {
         try await withHMRC({
             $0.accessTokenLifetime = .milliseconds(1500)
-            $0.refreshLifetime = .seconds(3)
+            // Long enough that a loaded machine still refreshes within it; the last step waits it out by the clock.
+            $0.refreshLifetime = .seconds(8)
         }) { _, client, checks in
+            let authorisedAt = ContinuousClock.now
             let tokens = try await client.authorise(vrns: [Self.vrn])
             #expect(tokens.answer.json["expires_in"] as? Int == 1)
             let path = "/organisations/vat/\(Self.vrn)/returns/A001"
@@ -127,7 +129,7 @@ struct HMRCSandboxTests {
             let renewed = try await client.token(refresh.merging(["refresh_token": tokens.refresh]) { $1 })
             #expect(renewed.status == 200)
             let renewedRefresh = try #require(renewed.json["refresh_token"] as? String)
-            try await Task.sleep(for: .milliseconds(1500))
+            try await Task.sleep(until: authorisedAt + .milliseconds(8300))
             let tooLate = try await client.token(refresh.merging(["refresh_token": renewedRefresh]) { $1 })
             #expect(tooLate.status == 400)
             #expect(tooLate.json["error"] as? String == "invalid_grant")

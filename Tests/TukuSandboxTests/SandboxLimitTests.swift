@@ -46,13 +46,17 @@ struct SandboxLimitTests {
         try await Sandbox.run({
             $0.limits.maximumConcurrency = 1
             $0.faults = FaultPlan(script: [.slow])
-            $0.slowDelay = .seconds(4)
+            $0.slowDelay = .seconds(6)
         }) { sandbox in
             let token = try await sandbox.grant().access
             let envelope = try sandbox.envelope("ird.ei.status", "by-payday")
             async let slow = sandbox.send(envelope, authorization: "Bearer \(token)")
-            // Long enough for the slow call to be in flight even on a loaded machine (handshake included).
-            try await Task.sleep(for: .milliseconds(1500))
+            // Waits until the slow call was admitted (handshake included), however loaded the machine.
+            let deadline = ContinuousClock.now + .seconds(30)
+            while sandbox.server.router.limiter.callsInFlight == 0, ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            try #require(sandbox.server.router.limiter.callsInFlight == 1, "the slow call never arrived")
             let second = try await sandbox.send(envelope, authorization: "Bearer \(token)")
             #expect(second.status.code == 429)
             #expect(second.headers.first(name: "Retry-After") != nil)

@@ -86,6 +86,11 @@ public final class ClientLimiter: Sendable {
         }
     }
 
+    /// The calls admitted and not yet answered, over every client.
+    public var callsInFlight: Int {
+        clients.withLock { clients in clients.values.reduce(0) { $0 + $1.inFlight } }
+    }
+
     /// Frees the concurrency slot of an admitted call.
     public func release(_ client: String) {
         clients.withLock { clients in
