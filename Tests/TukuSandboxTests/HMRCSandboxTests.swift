@@ -113,10 +113,11 @@ struct HMRCSandboxTests {
         try await withHMRC({
             $0.accessTokenLifetime = .milliseconds(1500)
             // Long enough that a loaded machine still refreshes within it; the last step waits it out by the clock.
-            $0.refreshLifetime = .seconds(8)
+            $0.refreshLifetime = .seconds(10)
         }) { _, client, checks in
-            let authorisedAt = ContinuousClock.now
             let tokens = try await client.authorise(vrns: [Self.vrn])
+            // The sandbox starts the refresh lifetime when it exchanges the code, before this point.
+            let authorisedBy = ContinuousClock.now
             #expect(tokens.answer.json["expires_in"] as? Int == 1)
             let path = "/organisations/vat/\(Self.vrn)/returns/A001"
             #expect(try await client.send(.GET, path, token: tokens.access).code == "NOT_FOUND")
@@ -129,7 +130,7 @@ struct HMRCSandboxTests {
             let renewed = try await client.token(refresh.merging(["refresh_token": tokens.refresh]) { $1 })
             #expect(renewed.status == 200)
             let renewedRefresh = try #require(renewed.json["refresh_token"] as? String)
-            try await Task.sleep(until: authorisedAt + .milliseconds(8300))
+            try await Task.sleep(until: authorisedBy + .milliseconds(10_300))
             let tooLate = try await client.token(refresh.merging(["refresh_token": renewedRefresh]) { $1 })
             #expect(tooLate.status == 400)
             #expect(tooLate.json["error"] as? String == "invalid_grant")
