@@ -118,10 +118,12 @@ struct QueueTests {
             let queue = JobQueue(client: client, logger: self.logger)
             _ = try await queue.enqueue(self.lines(3))
             let worker = try await queue.registerWorker(host: "a", pid: 1, version: "test", concurrency: 3)
-            _ = try await queue.claim(workerID: worker, limit: 3, lease: .milliseconds(500))
-            for _ in 0..<4 {
-                try await Task.sleep(for: .milliseconds(200))
-                #expect(try await queue.heartbeat(workerID: worker, lease: .milliseconds(500)) == 3)
+            // Six heartbeats 600 ms apart outlast the 2-second lease almost twice over; a loaded machine's late
+            // sleep still lands well within a lease.
+            _ = try await queue.claim(workerID: worker, limit: 3, lease: .seconds(2))
+            for _ in 0..<6 {
+                try await Task.sleep(for: .milliseconds(600))
+                #expect(try await queue.heartbeat(workerID: worker, lease: .seconds(2)) == 3)
             }
             #expect(try await queue.rescueExpiredLeases(workerLostAfter: .seconds(60)).isEmpty)
             #expect(try await client.scalar("SELECT count(*)::int8 FROM tuku.jobs WHERE state = 'running'", as: Int64.self) == 3)

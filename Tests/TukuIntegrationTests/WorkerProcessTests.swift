@@ -34,7 +34,8 @@ struct WorkerProcessTests {
     @Test("a worker killed with SIGKILL mid-job has its jobs rescued after the lease expires and finished by another")
     func killedWorkerIsRescued() async throws {
         try await TestDatabase.withFresh { client, database in
-            try await client.execute("SELECT tuku.enqueue('noop', 'acme', '{\"delay_ms\": 1500}') FROM generate_series(1, 5)")
+            // Long enough that no job finishes between the worker holding all five and the kill, however loaded the machine.
+            try await client.execute("SELECT tuku.enqueue('noop', 'acme', '{\"delay_ms\": 6000}') FROM generate_series(1, 5)")
             let doomed = try TukuProcess(["worker", "--lease", "3", "--poll-interval-ms", "100"], databaseURL: database.url)
             try await client.waitUntil("SELECT count(*) = 5 FROM tuku.jobs WHERE state = 'running'", timeout: .seconds(30))
             let doomedID = try await client.scalar("SELECT id FROM tuku.workers", as: Int64.self)

@@ -28,7 +28,7 @@ struct ConnectionWaitTests {
                     group.addTask {
                         do throws(TransportError) {
                             let response = try await transport.post(
-                                url: server.url, body: ByteBuffer(string: "<Envelope/>"), headers: soapHeaders, timeout: .seconds(20))
+                                url: server.url, body: ByteBuffer(string: "<Envelope/>"), headers: soapHeaders, timeout: .seconds(35))
                             return .success(Int(response.status.code))
                         } catch {
                             return .failure(error)
