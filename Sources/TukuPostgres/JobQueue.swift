@@ -55,8 +55,13 @@ public struct JobQueue: Sendable {
             WITH beat AS (
                 UPDATE tuku.workers SET heartbeat_at = now() WHERE id = \(workerID)
             ), extended AS (
-                UPDATE tuku.jobs SET lease_expires_at = now() + make_interval(secs => \(lease.inSeconds))
-                WHERE lease_owner = \(workerID) AND state = 'running'
+                UPDATE tuku.jobs j SET lease_expires_at = now() + make_interval(secs => \(lease.inSeconds))
+                FROM (
+                    -- Skips rows an ack holds locked instead of waiting (see the other heartbeat).
+                    SELECT id FROM tuku.jobs WHERE lease_owner = \(workerID) AND state = 'running'
+                    ORDER BY id FOR NO KEY UPDATE SKIP LOCKED
+                ) held
+                WHERE j.id = held.id
                 RETURNING 1
             )
             SELECT count(*)::int8 FROM extended

@@ -104,4 +104,33 @@ struct OverrunTests {
             #expect(try await queue.rescueExpiredLeases(workerLostAfter: .seconds(600)) == [lone.id])
         }
     }
+
+    @Test(
+        "a heartbeat skips a job whose row an ack holds locked instead of waiting for it (no deadlock with acks)",
+        .timeLimit(.minutes(1)))
+    func heartbeatSkipsLockedRows() async throws {
+        try await TestDatabase.withFresh { client, _ in
+            let queue = JobQueue(client: client, logger: .test())
+            let worker = try await queue.registerWorker(host: "test", pid: 1, version: "test", concurrency: 3)
+            try await client.execute("SELECT tuku.enqueue('noop', 'acme', '{}') FROM generate_series(1, 3)")
+            let claimed = try await queue.claim(workerID: worker, limit: 3, lease: .seconds(30))
+            let locked = claimed[1].id
+            try await client.withTransaction(logger: .test()) { connection in
+                // What an ack in flight holds: the job's row, locked for update until its transaction ends.
+                try await connection.execute("SELECT id FROM tuku.jobs WHERE id = \(locked) FOR NO KEY UPDATE", logger: .test())
+                let started = ContinuousClock.now
+                let extended = try await queue.heartbeat(
+                    workerID: worker, lease: .seconds(60), leaseTokens: claimed.map(\.leaseToken), health: .init())
+                let legacy = try await queue.heartbeat(workerID: worker, lease: .seconds(60))
+                #expect(extended == 2)
+                #expect(legacy == 2)
+                // Before the fix the heartbeat waited for the lock: here until the time limit (this transaction ends after it).
+                #expect(ContinuousClock.now - started < .seconds(10))
+            }
+            #expect(
+                try await client.scalar(
+                    "SELECT count(*)::int8 FROM tuku.jobs WHERE lease_expires_at > now() + interval '45 seconds' AND id <> \(locked)",
+                    as: Int64.self) == 2)
+        }
+    }
 }
