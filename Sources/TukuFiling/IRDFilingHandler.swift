@@ -20,21 +20,23 @@ public struct IRDFilingHandler: Sendable {
         public var endpoint: GatewayEndpoint
         public var transport: GatewayTransport
         public var tokens: TokenStore
-        public var refresher: any TokenRefresher
+        /// Each gateway's token endpoint, by gateway: the worker holds one per gateway it files to. IRD's kinds
+        /// need ``TaxGateway/ird``'s.
+        public var refreshers: [TaxGateway: any TokenRefresher]
         public var envelopes: SOAPEnvelopeBuilder
         public var classifier: GatewayOutcomeClassifier
         /// Fleet-wide pacing; `nil` sends unpaced.
         public var limiter: RateLimiter?
 
         public init(
-            endpoint: GatewayEndpoint, transport: GatewayTransport, tokens: TokenStore, refresher: any TokenRefresher,
+            endpoint: GatewayEndpoint, transport: GatewayTransport, tokens: TokenStore, refreshers: [TaxGateway: any TokenRefresher],
             envelopes: SOAPEnvelopeBuilder, classifier: GatewayOutcomeClassifier = GatewayOutcomeClassifier(),
             limiter: RateLimiter? = nil
         ) {
             self.endpoint = endpoint
             self.transport = transport
             self.tokens = tokens
-            self.refresher = refresher
+            self.refreshers = refreshers
             self.envelopes = envelopes
             self.classifier = classifier
             self.limiter = limiter
@@ -59,13 +61,16 @@ public struct IRDFilingHandler: Sendable {
         guard let operation = definition.gatewayOperation, let service = definition.gatewayService else {
             throw JobError(code: "kind_definitions_invalid", message: "\(definition.kind) is not a gateway kind")
         }
+        guard let refresher = dependencies.refreshers[.ird] else {
+            throw JobError(code: "kind_definitions_invalid", message: "\(definition.kind) needs IRD's token endpoint, and none is configured")
+        }
         self.definition = definition
         self.dependencies = dependencies
         self.operation = operation
         self.service = service
         self.call = PacedGatewayCall(
             dependencies: .init(
-                transport: dependencies.transport, tokens: dependencies.tokens, refresher: dependencies.refresher,
+                gateway: .ird, transport: dependencies.transport, tokens: dependencies.tokens, refresher: refresher,
                 limiter: dependencies.limiter),
             rateLimitKey: definition.rateLimitKey, timeout: definition.timeout)
         self.dialect = .ird(classifier: dependencies.classifier)

@@ -67,6 +67,8 @@ public struct GatewayDialect<Answer: Sendable>: Sendable {
 public struct PacedGatewayCall: Sendable {
     /// What the paced call needs, one set per gateway.
     public struct Dependencies: Sendable {
+        /// The gateway whose token sets are used.
+        public var gateway: TaxGateway
         public var transport: GatewayTransport
         public var tokens: TokenStore
         /// The gateway's token endpoint.
@@ -75,8 +77,9 @@ public struct PacedGatewayCall: Sendable {
         public var limiter: RateLimiter?
 
         public init(
-            transport: GatewayTransport, tokens: TokenStore, refresher: any TokenRefresher, limiter: RateLimiter?
+            gateway: TaxGateway, transport: GatewayTransport, tokens: TokenStore, refresher: any TokenRefresher, limiter: RateLimiter?
         ) {
+            self.gateway = gateway
             self.transport = transport
             self.tokens = tokens
             self.refresher = refresher
@@ -190,7 +193,7 @@ public struct PacedGatewayCall: Sendable {
         do {
             return .success(
                 try await self.dependencies.tokens.accessToken(
-                    forTenant: job.tenant, refresher: self.dependencies.refresher,
+                    forTenant: job.tenant, gateway: self.dependencies.gateway, refresher: self.dependencies.refresher,
                     replacingGeneration: replacingGeneration))
         } catch let error as TokenError where error.code == .refreshFailed {
             // The token endpoint is down or busy (it did not take the refresh token, so nothing is lost) and the
