@@ -54,12 +54,23 @@ public struct IRDFilingHandler: Sendable {
     private let service: GatewayEndpoint.Service
     /// Token, slot, send, release, exchange row and classification of one call.
     private let call: PacedGatewayCall
+    /// The status kind's paced call (its rate-limit key and timeout), for a File's reconciliation (`reconcileWith`).
+    private let reconciliation: PacedGatewayCall?
     /// How IRD's answers are read, classified and recorded.
     private let dialect: GatewayDialect<Result<GatewayResponse, GatewayError>>
 
-    public init(definition: KindDefinition, dependencies: Dependencies) throws {
+    /// - Parameter reconciliation: The definition `reconcileWith` names (the status kind), for a File kind.
+    public init(definition: KindDefinition, reconcilingWith reconciliation: KindDefinition? = nil, dependencies: Dependencies) throws {
         guard let operation = definition.gatewayOperation, let service = definition.gatewayService else {
             throw JobError(code: "kind_definitions_invalid", message: "\(definition.kind) is not a gateway kind")
+        }
+        guard definition.gateway == .ird else {
+            throw JobError(code: "kind_definitions_invalid", message: "\(definition.kind) is not an IRD kind")
+        }
+        if definition.reconcileWith != nil, reconciliation?.kind != definition.reconcileWith || reconciliation?.operation != .retrieveStatus {
+            throw JobError(
+                code: "kind_definitions_invalid",
+                message: "\(definition.kind) reconciles with \(definition.reconcileWith ?? ""), whose RetrieveStatus definition was not given")
         }
         guard let refresher = dependencies.refreshers[.ird] else {
             throw JobError(code: "kind_definitions_invalid", message: "\(definition.kind) needs IRD's token endpoint, and none is configured")
@@ -68,17 +79,21 @@ public struct IRDFilingHandler: Sendable {
         self.dependencies = dependencies
         self.operation = operation
         self.service = service
-        self.call = PacedGatewayCall(
-            dependencies: .init(
-                gateway: .ird, transport: dependencies.transport, tokens: dependencies.tokens, refresher: refresher,
-                limiter: dependencies.limiter),
-            rateLimitKey: definition.rateLimitKey, timeout: definition.timeout)
+        let paced = PacedGatewayCall.Dependencies(
+            gateway: .ird, transport: dependencies.transport, tokens: dependencies.tokens, refresher: refresher, limiter: dependencies.limiter)
+        self.call = PacedGatewayCall(dependencies: paced, rateLimitKey: definition.rateLimitKey, timeout: definition.timeout)
+        self.reconciliation = definition.reconcileWith == nil
+            ? nil : reconciliation.map { PacedGatewayCall(dependencies: paced, rateLimitKey: $0.rateLimitKey, timeout: $0.timeout) }
         self.dialect = .ird(classifier: dependencies.classifier)
     }
 
-    /// Registers a handler for `definition` in `registry`.
-    public static func register(_ definition: KindDefinition, dependencies: Dependencies, in registry: inout HandlerRegistry) throws {
-        let handler = try IRDFilingHandler(definition: definition, dependencies: dependencies)
+    /// Registers a handler for `definition` (reconciling through `reconciliation`, the kind its `reconcileWith`
+    /// names) in `registry`.
+    public static func register(
+        _ definition: KindDefinition, reconcilingWith reconciliation: KindDefinition? = nil, dependencies: Dependencies,
+        in registry: inout HandlerRegistry
+    ) throws {
+        let handler = try IRDFilingHandler(definition: definition, reconcilingWith: reconciliation, dependencies: dependencies)
         registry.register(kind: definition.kind, retryPolicy: definition.retryPolicy) { job, context in
             await handler.run(job, context: context)
         }
@@ -104,7 +119,9 @@ public struct IRDFilingHandler: Sendable {
         if job.mayHaveReachedGateway {
             switch payload {
             case .eiFile(let file):
-                switch await self.reconcile(file, job: job, context: context) {
+                // The kind's `reconcileWith` names the status query (checked at start-up: a File kind has one).
+                guard let reconciliation = self.reconciliation else { break }
+                switch await self.reconcile(file, through: reconciliation, job: job, context: context) {
                 case .alreadyFiled: return .succeeded
                 case .notFiled: break
                 case .undecided(let outcome): return outcome
@@ -119,7 +136,8 @@ public struct IRDFilingHandler: Sendable {
                 break
             }
         }
-        return await self.submit(envelope, job: job, context: context, purpose: .submit, alreadyDone: alreadyDone).outcome
+        return await self.submit(envelope, through: self.call, job: job, context: context, purpose: .submit, alreadyDone: alreadyDone)
+            .outcome
     }
 
     /// An IRD status that, on a request sent again after an ambiguous outcome, means the first one did the work.
@@ -142,7 +160,8 @@ public struct IRDFilingHandler: Sendable {
     /// Sends one envelope through the paced call (token, slot, send, release, exchange row, classification, one
     /// refresh-and-retry on IRD status 1) and turns what IRD said into the job's outcome.
     private func submit(
-        _ envelope: SOAPEnvelope, job: ClaimedJob, context: JobContext, purpose: ExchangeRecord.Purpose, alreadyDone: AlreadyDone? = nil
+        _ envelope: SOAPEnvelope, through call: PacedGatewayCall, job: ClaimedJob, context: JobContext, purpose: ExchangeRecord.Purpose,
+        alreadyDone: AlreadyDone? = nil
     ) async -> CallResult {
         var headers = HTTPHeaders()
         headers.add(name: "Content-Type", value: envelope.contentType)
@@ -165,7 +184,7 @@ public struct IRDFilingHandler: Sendable {
             }
             return classified
         }
-        let completion = await self.call.perform(
+        let completion = await call.perform(
             request, dialect: self.dialect, job: job, context: context, purpose: purpose,
             reportsSettlement: envelope.operation != .retrieveReturnStatus, review: review)
         switch completion {
@@ -224,7 +243,9 @@ public struct IRDFilingHandler: Sendable {
     }
 
     /// Asks RetrieveStatus whether IRD already holds this employer's return for the payday.
-    private func reconcile(_ file: EIFilePayload, job: ClaimedJob, context: JobContext) async -> Reconciliation {
+    private func reconcile(
+        _ file: EIFilePayload, through call: PacedGatewayCall, job: ClaimedJob, context: JobContext
+    ) async -> Reconciliation {
         let status = EIStatusPayload(
             employerIrdNumber: file.employerIrdNumber, accountType: file.accountType, payDayDate: file.payDayDate,
             periodEndDate: file.periodEndDate, submissionKey: file.amendment?.submissionKey)
@@ -234,7 +255,7 @@ public struct IRDFilingHandler: Sendable {
         } catch {
             return .undecided(.retry(after: nil, error: JobError(code: "reconcile_failed", message: "\(error)")))
         }
-        let result = await self.submit(envelope, job: job, context: context, purpose: .reconcile)
+        let result = await self.submit(envelope, through: call, job: job, context: context, purpose: .reconcile)
         if let response = result.response, Self.holdsNoReturn(response) {
             context.logger.notice(
                 "IRD holds no return for this payday; filing it",
