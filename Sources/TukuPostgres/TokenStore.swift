@@ -133,6 +133,9 @@ public struct TokenStore: Sendable {
                 return
             } catch let error as PSQLError where attempt < 3 && ["40001", "23505"].contains(error.serverInfo?[.sqlState]) {
                 continue
+            } catch let error as PSQLError where error.serverInfo?[.sqlState] == "23514" {
+                // store_token_set refuses to move a set to another gateway (its message names both).
+                throw TokenError(.gatewayMismatch, error.serverInfo?[.message] ?? "token set \(name) belongs to another gateway")
             }
         }
     }

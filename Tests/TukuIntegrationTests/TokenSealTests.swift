@@ -285,4 +285,37 @@ struct TokenSealTests {
             #expect(list.log.contains(new.keyID) && list.log.contains("invalid_grant"), "log:\n\(list.log)")
         }
     }
+
+    @Test("tuku tokens load --gateway hmrc stores an HMRC set beside the tenant's IRD one; tokens list --gateway shows one gateway's")
+    func loadAndListByGateway() async throws {
+        try await TestDatabase.withFresh { admin, database in
+            let directory = FileManager.default.temporaryDirectory.appendingPathComponent("tuku-gw-\(UInt32.random(in: 0...UInt32.max))")
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(at: directory) }
+            let key = TokenCipher.generateKey()
+            let response = directory.appendingPathComponent("token.json")
+            try #"{"access_token":"hmrc-access","expires_in":14400,"refresh_token":"hmrc-refresh"}"#.write(
+                to: response, atomically: true, encoding: .utf8)
+            let environment = ["TUKU_TOKEN_KEY": key]
+            let cipher = try TokenCipher(base64: key)
+            try await Self.store(admin, cipher).store(name: "acme-ird", gateway: .ird, tokens: Self.set("ird-access", refresh: "r"), tenants: ["acme"])
+            let load = try TukuProcess(
+                ["tokens", "load", "--name", "acme-hmrc", "--tenant", "acme", "--gateway", "hmrc", response.path], databaseURL: database.url,
+                environment: environment)
+            #expect(try await load.waitForExit() == 0, "log:\n\(load.log)")
+            #expect(await Self.outcome(Self.store(admin, cipher), "acme", gateway: .hmrc) == "token hmrc-access")
+            #expect(await Self.outcome(Self.store(admin, cipher), "acme", gateway: .ird) == "token ird-access")
+            // The same name for another gateway is refused.
+            let again = try TukuProcess(
+                ["tokens", "load", "--name", "acme-hmrc", "--tenant", "acme", response.path], databaseURL: database.url, environment: environment)
+            #expect(try await again.waitForExit() != 0)
+            #expect(again.log.contains("is for gateway hmrc"), "log:\n\(again.log)")
+            let list = try TukuProcess(["tokens", "list", "--gateway", "hmrc"], databaseURL: database.url)
+            #expect(try await list.waitForExit() == 0)
+            #expect(list.log.contains("acme-hmrc") && !list.log.contains("acme-ird"), "log:\n\(list.log)")
+            let all = try TukuProcess(["tokens", "list"], databaseURL: database.url)
+            #expect(try await all.waitForExit() == 0)
+            #expect(all.log.contains("acme-hmrc") && all.log.contains("acme-ird"), "log:\n\(all.log)")
+        }
+    }
 }
