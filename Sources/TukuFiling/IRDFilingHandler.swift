@@ -67,20 +67,22 @@ public struct IRDFilingHandler: Sendable {
         guard definition.gateway == .ird else {
             throw JobError(code: "kind_definitions_invalid", message: "\(definition.kind) is not an IRD kind")
         }
-        if definition.reconcileWith != nil, reconciliation?.kind != definition.reconcileWith || reconciliation?.operation != .retrieveStatus {
+        if let statusKind = definition.reconcileWith, reconciliation?.kind != statusKind || reconciliation?.operation != .retrieveStatus {
             throw JobError(
                 code: "kind_definitions_invalid",
-                message: "\(definition.kind) reconciles with \(definition.reconcileWith ?? ""), whose RetrieveStatus definition was not given")
+                message: "\(definition.kind) reconciles with \(statusKind), whose RetrieveStatus definition was not given")
         }
         guard let refresher = dependencies.refreshers[.ird] else {
-            throw JobError(code: "kind_definitions_invalid", message: "\(definition.kind) needs IRD's token endpoint, and none is configured")
+            throw JobError(
+                code: "kind_definitions_invalid", message: "\(definition.kind) needs IRD's token endpoint, and none is configured")
         }
         self.definition = definition
         self.dependencies = dependencies
         self.operation = operation
         self.service = service
         let paced = PacedGatewayCall.Dependencies(
-            gateway: .ird, transport: dependencies.transport, tokens: dependencies.tokens, refresher: refresher, limiter: dependencies.limiter)
+            gateway: .ird, transport: dependencies.transport, tokens: dependencies.tokens, refresher: refresher,
+            limiter: dependencies.limiter)
         self.call = PacedGatewayCall(dependencies: paced, rateLimitKey: definition.rateLimitKey, timeout: definition.timeout)
         self.reconciliation = definition.reconcileWith == nil
             ? nil : reconciliation.map { PacedGatewayCall(dependencies: paced, rateLimitKey: $0.rateLimitKey, timeout: $0.timeout) }
@@ -170,7 +172,9 @@ public struct IRDFilingHandler: Sendable {
             action: envelope.operation.action)
         // Whether a request that changes something may now have reached IRD unanswered, or is settled. A status
         // query changes nothing: what it learns is reported by `reconcile`.
-        func review(_ classified: GatewayOutcome, _ answer: Result<GatewayResponse, GatewayError>?, _ record: inout ExchangeRecord) -> GatewayOutcome {
+        func review(
+            _ classified: GatewayOutcome, _ answer: Result<GatewayResponse, GatewayError>?, _ record: inout ExchangeRecord
+        ) -> GatewayOutcome {
             if purpose == .reconcile, case .success(let answer)? = answer, Self.holdsNoReturn(answer) {
                 // Not a rejection of anything we sent: the status query's answer that there is nothing to reconcile.
                 record.outcome = "not_filed"

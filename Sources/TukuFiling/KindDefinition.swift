@@ -135,7 +135,8 @@ public struct KindDefinition: Sendable, Hashable, Decodable {
         if self.kind.hasPrefix("ird."), self.gateway != .ird { problems.append("gateway must be ird for an ird.* kind") }
         if self.kind.hasPrefix("hmrc."), self.gateway != .hmrc { problems.append("gateway must be hmrc for an hmrc.* kind") }
         guard let gateway = self.gateway else {
-            if self.operation != nil || self.service != nil || self.soapAction != nil || self.rateLimitKey != nil || self.reconcileWith != nil {
+            let gatewayKeys: [Any?] = [self.operation, self.service, self.soapAction, self.rateLimitKey, self.reconcileWith]
+            if gatewayKeys.contains(where: { $0 != nil }) {
                 problems.append("operation, soapAction, service, rateLimitKey and reconcileWith are for gateway kinds: name the gateway")
             }
             return problems

@@ -168,7 +168,8 @@ public struct PacedGatewayCall: Sendable {
                 return .stopped(
                     .throttled(
                         after: .seconds(1),
-                        error: JobError(code: "no_connection_available", message: "every connection to the gateway stayed busy; nothing was sent")))
+                        error: JobError(
+                            code: "no_connection_available", message: "every connection to the gateway stayed busy; nothing was sent")))
             }
             if reportsSettlement {
                 context.report(Self.settlement(of: classified))
@@ -200,14 +201,19 @@ public struct PacedGatewayCall: Sendable {
             // access token is about to expire or was refused: waiting out the endpoint's outage costs no attempt,
             // like any other outage of something that is not the payload.
             return .failure(
-                Stopped(outcome: .throttled(after: Self.tokenEndpointWait, error: JobError(code: "auth_\(error.code)", message: error.message))))
+                Stopped(
+                    outcome: .throttled(after: Self.tokenEndpointWait, error: JobError(code: "auth_\(error.code)", message: error.message)))
+            )
         } catch let error as TokenError {
             // No usable token is an operator's problem, not the payload's: wait for `tuku tokens load`.
-            return .failure(Stopped(outcome: .retry(after: .seconds(300), error: JobError(code: "auth_\(error.code)", message: error.message))))
+            return .failure(
+                Stopped(outcome: .retry(after: .seconds(300), error: JobError(code: "auth_\(error.code)", message: error.message))))
         } catch {
             // The token store's database did not answer: waiting out an outage costs no attempt.
             return .failure(
-                Stopped(outcome: .throttled(after: .seconds(5), error: JobError(code: "auth_unavailable", message: QueueError.describe(error)))))
+                Stopped(
+                    outcome: .throttled(after: .seconds(5), error: JobError(code: "auth_unavailable", message: QueueError.describe(error))))
+            )
         }
     }
 
@@ -273,7 +279,9 @@ public struct PacedGatewayCall: Sendable {
             record.transportError = "\(error.code)"
             exchange = .noResponse(requestSent: error.requestMayHaveReachedGateway)
             if error.requestMayHaveReachedGateway {
-                sentAt = slot.map { Self.sendTime(leftAt: $0.leftAt, sentAfter: nil, openedConnection: false, answeredAfter: record.latency) }
+                sentAt = slot.map {
+                    Self.sendTime(leftAt: $0.leftAt, sentAfter: nil, openedConnection: false, answeredAfter: record.latency)
+                }
             }
         }
         if let limiter {

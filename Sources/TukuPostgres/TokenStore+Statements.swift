@@ -61,15 +61,17 @@ extension TokenStore {
     private static func sets(_ query: PostgresQuery, client: PostgresClient, logger: Logger) async throws -> [StoredSet] {
         let rows = try await client.query(query, logger: logger)
         var sets: [StoredSet] = []
-        for try await (id, name, tenants, generation, access, expiresAt, refresh, keyID, version, needs, lastError, claimedBy, expired, gatewayName)
-            in rows.decode((Int64, String, [String], Int64, Data, Date, Data?, String, Int16, Bool, String?, String?, Bool, String).self)
+        for try await (
+            id, name, tenants, generation, access, expiresAt, refresh, keyID, version, needs, lastError, claimedBy, expired, gatewayName
+        ) in rows.decode((Int64, String, [String], Int64, Data, Date, Data?, String, Int16, Bool, String?, String?, Bool, String).self)
         {
             guard let gateway = TaxGateway(rawValue: gatewayName) else {
                 throw TokenError(.openFailed, "token set \(name) names an unknown gateway '\(gatewayName)'")
             }
             sets.append(
                 StoredSet(
-                    id: id, name: name, tenants: tenants, gateway: gateway, generation: generation, accessToken: access, expiresAt: expiresAt,
+                    id: id, name: name, tenants: tenants, gateway: gateway, generation: generation, accessToken: access,
+                    expiresAt: expiresAt,
                     refreshToken: refresh, keyID: keyID, sealVersion: version, needsAuthorisation: needs, lastError: lastError,
                     claimedBy: claimedBy, claimExpired: expired))
         }

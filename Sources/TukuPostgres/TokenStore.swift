@@ -121,7 +121,8 @@ public struct TokenStore: Sendable {
                 id = value
             }
             guard let id else { throw TokenError(.sealFailed, "the database chose no id for token set \(name)") }
-            let sealed = try self.seal(tokens, for: SealBinding(id: id, name: name, tenants: tenants, gateway: gateway, version: SealBinding.currentVersion))
+            let binding = SealBinding(id: id, name: name, tenants: tenants, gateway: gateway, version: SealBinding.currentVersion)
+            let sealed = try self.seal(tokens, for: binding)
             do {
                 // One call: the function stores the set and its tenants together, and lets operators write tokens
                 // they may not read.

@@ -69,11 +69,14 @@ struct TokensCommand: AsyncParsableCommand {
                     FROM tuku.oauth_token_status WHERE \(self.gateway?.rawValue)::text IS NULL OR gateway = \(self.gateway?.rawValue)
                     ORDER BY name
                     """, logger: logger)
-                var table = TextTable("name", "gateway", "tenants", "access expires", "generation", "refreshable", "needs authorising", "key", "reason")
+                var table = TextTable(
+                    "name", "gateway", "tenants", "access expires", "generation", "refreshable", "needs authorising", "key", "reason")
                 for try await (name, gateway, tenants, expires, generation, refreshable, needs, key, reason) in rows.decode(
                     (String, String, String, String, Int64, Bool, Bool, String, String).self)
                 {
-                    table.append([name, gateway, tenants, expires, "\(generation)", refreshable ? "yes" : "no", needs ? "YES" : "no", key, reason])
+                    table.append([
+                        name, gateway, tenants, expires, "\(generation)", refreshable ? "yes" : "no", needs ? "YES" : "no", key, reason,
+                    ])
                 }
                 print(table.render())
             }

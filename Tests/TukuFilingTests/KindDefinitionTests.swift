@@ -73,8 +73,11 @@ struct KindDefinitionTests {
         #expect(try Self.problems { $0["gateway"] = nil }.contains("gateway must be ird for an ird.* kind"))
         #expect(try Self.problems { $0["gateway"] = "hmrc" }.contains("gateway must be ird for an ird.* kind"))
         #expect(
-            try Self.problems { $0["reconcileWith"] = nil }.contains("a File kind names its status kind in reconcileWith, and only a File kind does"))
-        #expect(try Self.problems { $0["reconcileWith"] = "ird.ei.file" }.contains("reconcileWith must name a RetrieveStatus kind of the same gateway"))
+            try Self.problems { $0["reconcileWith"] = nil }.contains(
+                "a File kind names its status kind in reconcileWith, and only a File kind does"))
+        #expect(
+            try Self.problems { $0["reconcileWith"] = "ird.ei.file" }.contains(
+                "reconcileWith must name a RetrieveStatus kind of the same gateway"))
         #expect(try Self.problems { $0["reconcileWith"] = "ird.ei.nothing" }.contains("reconcileWith names unknown kind 'ird.ei.nothing'"))
     }
 

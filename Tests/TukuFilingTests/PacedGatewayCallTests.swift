@@ -26,7 +26,8 @@ struct PacedGatewayCallTests {
                 count += 1
                 return count
             }
-            return TokenSet(accessToken: Secret("json-\(n + 1)"), expiresAt: Date().addingTimeInterval(14_400), refreshToken: Secret("r\(n + 1)"))
+            return TokenSet(
+                accessToken: Secret("json-\(n + 1)"), expiresAt: Date().addingTimeInterval(14_400), refreshToken: Secret("r\(n + 1)"))
         }
     }
 
@@ -62,10 +63,12 @@ struct PacedGatewayCallTests {
             let tokens = TokenStore(client: client, cipher: try TokenCipher(base64: TokenCipher.generateKey()), logger: .test())
             let hour = Date().addingTimeInterval(3600)
             try await tokens.store(
-                name: "acme-json", gateway: .hmrc, tokens: TokenSet(accessToken: Secret("json-1"), expiresAt: hour, refreshToken: Secret("r1")),
+                name: "acme-json", gateway: .hmrc,
+                tokens: TokenSet(accessToken: Secret("json-1"), expiresAt: hour, refreshToken: Secret("r1")),
                 tenants: ["acme"])
             try await tokens.store(
-                name: "acme-ird", gateway: .ird, tokens: TokenSet(accessToken: Secret("ird-1"), expiresAt: hour, refreshToken: Secret("i1")),
+                name: "acme-ird", gateway: .ird,
+                tokens: TokenSet(accessToken: Secret("ird-1"), expiresAt: hour, refreshToken: Secret("i1")),
                 tenants: ["acme"])
             try await client.execute("SELECT tuku.set_rate('json.api', 3)")
             let served = Mutex(0)
@@ -79,7 +82,8 @@ struct PacedGatewayCallTests {
                     : .respond(status: 200, headers: ["Content-Type": "application/json"], body: #"{"id":"obligations-1"}"#)
             }
             let transport = try GatewayTransport(
-                configuration: .init(tls: .init(clientIdentity: nil, trustRoots: .caBundle(path: certificates.path("ca.pem")))), logger: .test())
+                configuration: .init(tls: .init(clientIdentity: nil, trustRoots: .caBundle(path: certificates.path("ca.pem")))),
+                logger: .test())
             do {
                 let refresher = CountingRefresher()
                 let call = PacedGatewayCall(
@@ -106,22 +110,32 @@ struct PacedGatewayCallTests {
                     try await client.waitUntil("SELECT state = 'succeeded' FROM tuku.jobs WHERE id = \(id)")
                     let requests = gateway.requests
                     #expect(requests.map(\.method) == ["GET", "GET"])
-                    #expect(requests.map(\.path) == ["/organisations/vat/123456789/obligations?status=O", "/organisations/vat/123456789/obligations?status=O"])
+                    #expect(
+                        requests.map(\.path) == [
+                            "/organisations/vat/123456789/obligations?status=O", "/organisations/vat/123456789/obligations?status=O",
+                        ])
                     #expect(requests.map { $0.headers["authorization"] } == ["Bearer json-1", "Bearer json-2"])
-                    #expect(requests.allSatisfy { $0.headers["accept"] == "application/vnd.hmrc.1.0+json" && $0.headers["content-length"] == nil })
+                    #expect(
+                        requests.allSatisfy {
+                            $0.headers["accept"] == "application/vnd.hmrc.1.0+json" && $0.headers["content-length"] == nil
+                        })
                     #expect(refresher.count.withLock { $0 } == 1)
                     let rows = try await client.query(
-                        "SELECT http_status, outcome, action, coalesce(gateway_id, ''), request_body IS NULL FROM tuku.exchanges WHERE job_id = \(id) ORDER BY id")
+                        "SELECT http_status, outcome, action, coalesce(gateway_id, ''), request_body IS NULL FROM tuku.exchanges WHERE job_id = \(id) ORDER BY id"
+                    )
                     var exchanges: [String] = []
                     for try await (status, outcome, action, gatewayID, noBody) in rows.decode((Int, String, String, String, Bool).self) {
                         exchanges.append("\(status) \(outcome) \(action) \(gatewayID) \(noBody)")
                     }
                     #expect(exchanges == ["401 reauthorize GET obligations  true", "200 succeeded GET obligations obligations-1 true"])
                     // Both sends were paced and reported under the gateway's own key.
-                    #expect(try await client.scalar("SELECT count(*) FROM tuku.rate_limit_sends WHERE key = 'json.api'", as: Int64.self) == 2)
+                    #expect(
+                        try await client.scalar("SELECT count(*) FROM tuku.rate_limit_sends WHERE key = 'json.api'", as: Int64.self) == 2)
                     // The other gateway's set for the same tenant was neither used nor refreshed.
-                    #expect(try await client.scalar("SELECT generation FROM tuku.oauth_tokens WHERE name = 'acme-ird'", as: Int64.self) == 1)
-                    #expect(try await client.scalar("SELECT generation FROM tuku.oauth_tokens WHERE name = 'acme-json'", as: Int64.self) == 2)
+                    #expect(
+                        try await client.scalar("SELECT generation FROM tuku.oauth_tokens WHERE name = 'acme-ird'", as: Int64.self) == 1)
+                    #expect(
+                        try await client.scalar("SELECT generation FROM tuku.oauth_tokens WHERE name = 'acme-json'", as: Int64.self) == 2)
                 }
                 try await transport.shutdown()
                 try await gateway.shutdown()

@@ -123,7 +123,8 @@ public final class GatewayTransport: Sendable {
                 requestMayHaveReachedGateway: false, endpoint: endpoint)
         }
         if body != nil, [.GET, .HEAD, .DELETE].contains(method) {
-            throw TransportError(.invalidConfiguration, "a \(method) request takes no body", requestMayHaveReachedGateway: false, endpoint: endpoint)
+            throw TransportError(
+                .invalidConfiguration, "a \(method) request takes no body", requestMayHaveReachedGateway: false, endpoint: endpoint)
         }
 
         let marker = RequestSendMarker()
