@@ -20,21 +20,23 @@ public struct IRDFilingHandler: Sendable {
         public var endpoint: GatewayEndpoint
         public var transport: GatewayTransport
         public var tokens: TokenStore
-        public var refresher: any TokenRefresher
+        /// Each gateway's token endpoint, by gateway: the worker holds one per gateway it files to. IRD's kinds
+        /// need ``TaxGateway/ird``'s.
+        public var refreshers: [TaxGateway: any TokenRefresher]
         public var envelopes: SOAPEnvelopeBuilder
         public var classifier: GatewayOutcomeClassifier
         /// Fleet-wide pacing; `nil` sends unpaced.
         public var limiter: RateLimiter?
 
         public init(
-            endpoint: GatewayEndpoint, transport: GatewayTransport, tokens: TokenStore, refresher: any TokenRefresher,
+            endpoint: GatewayEndpoint, transport: GatewayTransport, tokens: TokenStore, refreshers: [TaxGateway: any TokenRefresher],
             envelopes: SOAPEnvelopeBuilder, classifier: GatewayOutcomeClassifier = GatewayOutcomeClassifier(),
             limiter: RateLimiter? = nil
         ) {
             self.endpoint = endpoint
             self.transport = transport
             self.tokens = tokens
-            self.refresher = refresher
+            self.refreshers = refreshers
             self.envelopes = envelopes
             self.classifier = classifier
             self.limiter = limiter
@@ -50,20 +52,50 @@ public struct IRDFilingHandler: Sendable {
     private let dependencies: Dependencies
     private let operation: GatewayOperation
     private let service: GatewayEndpoint.Service
+    /// Token, slot, send, release, exchange row and classification of one call.
+    private let call: PacedGatewayCall
+    /// The status kind's paced call (its rate-limit key and timeout), for a File's reconciliation (`reconcileWith`).
+    private let reconciliation: PacedGatewayCall?
+    /// How IRD's answers are read, classified and recorded.
+    private let dialect: GatewayDialect<Result<GatewayResponse, GatewayError>>
 
-    public init(definition: KindDefinition, dependencies: Dependencies) throws {
+    /// - Parameter reconciliation: The definition `reconcileWith` names (the status kind), for a File kind.
+    public init(definition: KindDefinition, reconcilingWith reconciliation: KindDefinition? = nil, dependencies: Dependencies) throws {
         guard let operation = definition.gatewayOperation, let service = definition.gatewayService else {
             throw JobError(code: "kind_definitions_invalid", message: "\(definition.kind) is not a gateway kind")
+        }
+        guard definition.gateway == .ird else {
+            throw JobError(code: "kind_definitions_invalid", message: "\(definition.kind) is not an IRD kind")
+        }
+        if let statusKind = definition.reconcileWith, reconciliation?.kind != statusKind || reconciliation?.operation != .retrieveStatus {
+            throw JobError(
+                code: "kind_definitions_invalid",
+                message: "\(definition.kind) reconciles with \(statusKind), whose RetrieveStatus definition was not given")
+        }
+        guard let refresher = dependencies.refreshers[.ird] else {
+            throw JobError(
+                code: "kind_definitions_invalid", message: "\(definition.kind) needs IRD's token endpoint, and none is configured")
         }
         self.definition = definition
         self.dependencies = dependencies
         self.operation = operation
         self.service = service
+        let paced = PacedGatewayCall.Dependencies(
+            gateway: .ird, transport: dependencies.transport, tokens: dependencies.tokens, refresher: refresher,
+            limiter: dependencies.limiter)
+        self.call = PacedGatewayCall(dependencies: paced, rateLimitKey: definition.rateLimitKey, timeout: definition.timeout)
+        self.reconciliation = definition.reconcileWith == nil
+            ? nil : reconciliation.map { PacedGatewayCall(dependencies: paced, rateLimitKey: $0.rateLimitKey, timeout: $0.timeout) }
+        self.dialect = .ird(classifier: dependencies.classifier)
     }
 
-    /// Registers a handler for `definition` in `registry`.
-    public static func register(_ definition: KindDefinition, dependencies: Dependencies, in registry: inout HandlerRegistry) throws {
-        let handler = try IRDFilingHandler(definition: definition, dependencies: dependencies)
+    /// Registers a handler for `definition` (reconciling through `reconciliation`, the kind its `reconcileWith`
+    /// names) in `registry`.
+    public static func register(
+        _ definition: KindDefinition, reconcilingWith reconciliation: KindDefinition? = nil, dependencies: Dependencies,
+        in registry: inout HandlerRegistry
+    ) throws {
+        let handler = try IRDFilingHandler(definition: definition, reconcilingWith: reconciliation, dependencies: dependencies)
         registry.register(kind: definition.kind, retryPolicy: definition.retryPolicy) { job, context in
             await handler.run(job, context: context)
         }
@@ -89,7 +121,9 @@ public struct IRDFilingHandler: Sendable {
         if job.mayHaveReachedGateway {
             switch payload {
             case .eiFile(let file):
-                switch await self.reconcile(file, job: job, context: context) {
+                // The kind's `reconcileWith` names the status query (checked at start-up: a File kind has one).
+                guard let reconciliation = self.reconciliation else { break }
+                switch await self.reconcile(file, through: reconciliation, job: job, context: context) {
                 case .alreadyFiled: return .succeeded
                 case .notFiled: break
                 case .undecided(let outcome): return outcome
@@ -104,9 +138,8 @@ public struct IRDFilingHandler: Sendable {
                 break
             }
         }
-        return await self.submit(
-            envelope, job: job, context: context, purpose: .submit, allowReauthorisation: true, alreadyDone: alreadyDone
-        ).outcome
+        return await self.submit(envelope, through: self.call, job: job, context: context, purpose: .submit, alreadyDone: alreadyDone)
+            .outcome
     }
 
     /// An IRD status that, on a request sent again after an ambiguous outcome, means the first one did the work.
@@ -121,138 +154,50 @@ public struct IRDFilingHandler: Sendable {
 
     // MARK: Calls
 
-    /// How long a job waits, without spending an attempt, when the token endpoint failed to refresh its set.
-    static let tokenEndpointWait: Duration = .seconds(15)
-
     private struct CallResult: Sendable {
         var outcome: JobOutcome
         var response: GatewayResponse?
     }
 
-    /// Sends one envelope, records the exchange, and classifies the answer. On IRD status 1 (token refused) the
-    /// token set is refreshed once, fleet-wide, and the call made again.
+    /// Sends one envelope through the paced call (token, slot, send, release, exchange row, classification, one
+    /// refresh-and-retry on IRD status 1) and turns what IRD said into the job's outcome.
     private func submit(
-        _ envelope: SOAPEnvelope, job: ClaimedJob, context: JobContext, purpose: ExchangeRecord.Purpose, allowReauthorisation: Bool,
-        replacingGeneration: Int64? = nil, alreadyDone: AlreadyDone? = nil
+        _ envelope: SOAPEnvelope, through call: PacedGatewayCall, job: ClaimedJob, context: JobContext, purpose: ExchangeRecord.Purpose,
+        alreadyDone: AlreadyDone? = nil
     ) async -> CallResult {
-        let grant: AccessGrant
-        do {
-            grant = try await self.dependencies.tokens.accessToken(
-                forTenant: job.tenant, refresher: self.dependencies.refresher, replacingGeneration: replacingGeneration)
-        } catch let error as TokenError where error.code == .refreshFailed {
-            // The token endpoint is down or busy (it did not take the refresh token, so nothing is lost) and the
-            // access token is about to expire or was refused: waiting out the endpoint's outage costs no attempt,
-            // like any other outage of something that is not the payload.
-            return CallResult(
-                outcome: .throttled(after: Self.tokenEndpointWait, error: JobError(code: "auth_\(error.code)", message: error.message)))
-        } catch let error as TokenError {
-            // No usable token is an operator's problem, not the payload's: wait for `tuku tokens load`.
-            return CallResult(outcome: .retry(after: .seconds(300), error: JobError(code: "auth_\(error.code)", message: error.message)))
-        } catch {
-            // The token store's database did not answer: waiting out an outage costs no attempt.
-            return CallResult(
-                outcome: .throttled(after: .seconds(5), error: JobError(code: "auth_unavailable", message: QueueError.describe(error))))
-        }
-        let url = self.dependencies.endpoint.url(for: self.service)
         var headers = HTTPHeaders()
         headers.add(name: "Content-Type", value: envelope.contentType)
-        headers.add(name: "Authorization", value: "Bearer \(grant.accessToken.value)")
-        // Wait for this call's slot in the fleet-wide pace for the kind's limit key.
-        let limitKey = self.definition.rateLimitKey ?? ""
-        var slot: RateLimiter.Grant?
-        if let limiter = self.dependencies.limiter, !limitKey.isEmpty {
-            do {
-                let grant = try await limiter.acquire(
-                    key: limitKey, jobID: job.id, workerID: context.workerID,
-                    connecting: self.dependencies.transport.nextCallLikelyConnects)
-                slot = grant
-                context.logger.trace("Send slot reached", metadata: ["pacing.waited_ms": "\(Int(grant.waited.inSeconds * 1000))"])
-            } catch {
-                // Nothing was sent (a send whose confirmation could not be recorded is not made), and waiting out a
-                // database outage costs no attempt.
-                return CallResult(
-                    outcome: .throttled(after: .seconds(5), error: JobError(code: "pacing_unavailable", message: QueueError.describe(error))))
-            }
-        }
-        let startedAt = Date()
-        let requestText = String(decoding: envelope.body, as: UTF8.self)
-        let exchange: GatewayExchange
-        // When the request was written, by the database's clock, for pacing (nil when nothing was sent).
-        var sentAt: Date?
-        // Every pooled connection stayed busy until the deadline: nothing was sent, and waiting is pacing.
-        var waitedForConnection = false
-        var record = ExchangeRecord(
-            purpose: purpose, endpoint: url, action: envelope.operation.action, startedAt: startedAt, latency: nil,
-            httpStatus: nil, transportError: nil, outcome: "", requestBody: requestText, responseBody: nil)
-        do {
-            let response = try await self.dependencies.transport.post(
-                url: url, body: ByteBuffer(bytes: envelope.body), headers: headers, timeout: self.definition.timeout, logger: context.logger
-            )
-            let body = Data(response.body.readableBytesView)
-            let parsed = Result { () throws(GatewayError) in try GatewayResponseParser.parse(body) }
-            record.latency = response.latency
-            record.httpStatus = Int(response.status.code)
-            record.setResponse(body)
-            if case .success(let parsed) = parsed { record.apply(parsed) }
-            let retryAfter = response.headers.first(name: "Retry-After").flatMap { RetryAfter.delay(fromHeader: $0, now: Date()) }
-            exchange = .response(status: Int(response.status.code), retryAfter: retryAfter, body: parsed)
-            sentAt = slot.map { Self.sendTime(
-                    leftAt: $0.leftAt, sentAfter: response.sentAfter, openedConnection: response.openedConnection,
-                    answeredAfter: response.latency) }
-        } catch {
-            waitedForConnection = error.code == .noConnectionAvailable
-            record.latency = .milliseconds(Int64(Date().timeIntervalSince(startedAt) * 1000))
-            record.transportError = "\(error.code)"
-            exchange = .noResponse(requestSent: error.requestMayHaveReachedGateway)
-            if error.requestMayHaveReachedGateway {
-                sentAt = slot.map { Self.sendTime(leftAt: $0.leftAt, sentAfter: nil, openedConnection: false, answeredAfter: record.latency) }
-            }
-        }
-        if let limiter = self.dependencies.limiter, !limitKey.isEmpty {
-            var retryAfter: Duration?
-            if case .response(_, let after, _) = exchange { retryAfter = after }
-            do {
-                try await limiter.release(
-                    key: limitKey, jobID: job.id, httpStatus: record.httpStatus, retryAfter: retryAfter, sentAt: sentAt)
-            } catch {
-                // The rescuer sweeps a reservation left behind; the call itself is done.
-                context.logger.warning("Could not release the pacing reservation", metadata: ["error": "\(QueueError.describe(error))"])
-            }
-        }
-        var classified = self.dependencies.classifier.classify(exchange)
-        record.outcome = Self.name(of: classified)
-        if purpose == .reconcile, case .response(_, _, .success(let answer)) = exchange, Self.holdsNoReturn(answer) {
-            // Not a rejection of anything we sent: the status query's answer that there is nothing to reconcile.
-            record.outcome = "not_filed"
-        }
-        if let alreadyDone, case .rejected(alreadyDone.statusCode?, _) = classified {
-            context.logger.notice(
-                "IRD answered that the work is already done; not sending it again",
-                metadata: ["gateway.status_code": "\(alreadyDone.statusCode)", "job.reason": "\(alreadyDone.explanation)"])
-            classified = .succeeded(gatewayId: nil, submissionKey: nil)
-            record.outcome = "already_done"
-        }
-        context.record(record)
-        if waitedForConnection {
-            return CallResult(
-                outcome: .throttled(
-                    after: .seconds(1),
-                    error: JobError(code: "no_connection_available", message: "every connection to the gateway stayed busy; nothing was sent")),
-                response: nil)
-        }
+        let request = GatewayRequest(
+            method: .POST, url: self.dependencies.endpoint.url(for: self.service), headers: headers, body: Array(envelope.body),
+            action: envelope.operation.action)
         // Whether a request that changes something may now have reached IRD unanswered, or is settled. A status
         // query changes nothing: what it learns is reported by `reconcile`.
-        if envelope.operation != .retrieveReturnStatus {
-            context.report(Self.settlement(of: classified))
+        func review(
+            _ classified: GatewayOutcome, _ answer: Result<GatewayResponse, GatewayError>?, _ record: inout ExchangeRecord
+        ) -> GatewayOutcome {
+            if purpose == .reconcile, case .success(let answer)? = answer, Self.holdsNoReturn(answer) {
+                // Not a rejection of anything we sent: the status query's answer that there is nothing to reconcile.
+                record.outcome = "not_filed"
+            }
+            if let alreadyDone, case .rejected(alreadyDone.statusCode?, _) = classified {
+                context.logger.notice(
+                    "IRD answered that the work is already done; not sending it again",
+                    metadata: ["gateway.status_code": "\(alreadyDone.statusCode)", "job.reason": "\(alreadyDone.explanation)"])
+                record.outcome = "already_done"
+                return .succeeded(gatewayId: nil, submissionKey: nil)
+            }
+            return classified
         }
-        let parsedResponse: GatewayResponse? = if case .response(_, _, .success(let response)) = exchange { response } else { nil }
-        if case .reauthorize = classified, allowReauthorisation {
-            context.logger.notice("The gateway refused the access token; refreshing it once and calling again")
-            return await self.submit(
-                envelope, job: job, context: context, purpose: purpose, allowReauthorisation: false, replacingGeneration: grant.generation,
-                alreadyDone: alreadyDone)
+        let completion = await call.perform(
+            request, dialect: self.dialect, job: job, context: context, purpose: purpose,
+            reportsSettlement: envelope.operation != .retrieveReturnStatus, review: review)
+        switch completion {
+        case .stopped(let outcome):
+            return CallResult(outcome: outcome, response: nil)
+        case .answered(let classified, let answer, let record):
+            let response: GatewayResponse? = if case .success(let response)? = answer { response } else { nil }
+            return CallResult(outcome: self.outcome(classified, record: record), response: response)
         }
-        return CallResult(outcome: self.outcome(classified, record: record), response: parsedResponse)
     }
 
     private func outcome(_ classified: GatewayOutcome, record: ExchangeRecord) -> JobOutcome {
@@ -302,7 +247,9 @@ public struct IRDFilingHandler: Sendable {
     }
 
     /// Asks RetrieveStatus whether IRD already holds this employer's return for the payday.
-    private func reconcile(_ file: EIFilePayload, job: ClaimedJob, context: JobContext) async -> Reconciliation {
+    private func reconcile(
+        _ file: EIFilePayload, through call: PacedGatewayCall, job: ClaimedJob, context: JobContext
+    ) async -> Reconciliation {
         let status = EIStatusPayload(
             employerIrdNumber: file.employerIrdNumber, accountType: file.accountType, payDayDate: file.payDayDate,
             periodEndDate: file.periodEndDate, submissionKey: file.amendment?.submissionKey)
@@ -312,7 +259,7 @@ public struct IRDFilingHandler: Sendable {
         } catch {
             return .undecided(.retry(after: nil, error: JobError(code: "reconcile_failed", message: "\(error)")))
         }
-        let result = await self.submit(envelope, job: job, context: context, purpose: .reconcile, allowReauthorisation: true)
+        let result = await self.submit(envelope, through: call, job: job, context: context, purpose: .reconcile)
         if let response = result.response, Self.holdsNoReturn(response) {
             context.logger.notice(
                 "IRD holds no return for this payday; filing it",
@@ -360,41 +307,6 @@ public struct IRDFilingHandler: Sendable {
 
     // MARK: Helpers
 
-    /// What an answer to a request that changes something says about whether it may have reached IRD unanswered:
-    /// an ambiguous answer leaves it unsettled; an acceptance or a definite rejection of the request itself
-    /// settles it; a throttle, a retry or a refused token says nothing about earlier requests.
-    static func settlement(of outcome: GatewayOutcome) -> GatewaySettlement {
-        switch outcome {
-        case .outcomeUnknown: .unsettled
-        case .succeeded, .rejected: .settled
-        case .reauthorize, .retry, .retryAfterUnauthorisedFault, .throttled: .unchanged
-        }
-    }
-
-    /// When a call's request reached the gateway, as reported for pacing. On a connection already open, that is
-    /// when it left the pacing wait plus the time until its request head was written (the arrival follows within
-    /// a millisecond). A call that first had to open a connection (`GatewayHTTPResponse.openedConnection`)
-    /// reaches the gateway only once the gateway has finished its side of the TLS handshake, which on a busy
-    /// gateway takes far longer than ours: it is reported at the latest time it can have arrived, when its answer
-    /// came, so that the calls after it keep their distance. A call with no answer is reported as of the moment
-    /// it ended.
-    static func sendTime(leftAt: Date, sentAfter: Duration?, openedConnection: Bool, answeredAfter: Duration?) -> Date {
-        if let sentAfter, !openedConnection { return leftAt.addingTimeInterval(sentAfter.inSeconds) }
-        return leftAt.addingTimeInterval((answeredAfter ?? sentAfter ?? .zero).inSeconds)
-    }
-
-    static func name(of outcome: GatewayOutcome) -> String {
-        switch outcome {
-        case .succeeded: "succeeded"
-        case .reauthorize: "reauthorize"
-        case .retry: "retry"
-        case .retryAfterUnauthorisedFault: "retry"
-        case .throttled: "throttled"
-        case .outcomeUnknown: "outcome_unknown"
-        case .rejected: "rejected"
-        }
-    }
-
     static func summary(_ record: ExchangeRecord, fallback: String) -> String {
         guard let first = record.statuses.first(where: { $0.code != 0 }) else { return fallback }
         return "IRD status \(first.code): \(first.message)"
@@ -408,6 +320,30 @@ public struct IRDFilingHandler: Sendable {
         return JobError(
             code: "payload_invalid", message: "the payload is not a valid payload for this kind: \(payload.reason)",
             problems: problems.isEmpty ? nil : problems)
+    }
+}
+
+extension GatewayDialect where Answer == Result<GatewayResponse, GatewayError> {
+    /// IRD's gateway services: SOAP 1.2 answers read by ``GatewayResponseParser``, classified by IRD's outcome
+    /// table (``GatewayOutcomeClassifier``, `docs/outcomes.md`), status messages, fault, gateway id and submission
+    /// key copied onto the exchange row.
+    static func ird(classifier: GatewayOutcomeClassifier) -> Self {
+        GatewayDialect(
+            parse: { response in
+                let body = Data(response.body.readableBytesView)
+                return Result { () throws(GatewayError) in try GatewayResponseParser.parse(body) }
+            },
+            classify: { exchange in
+                switch exchange {
+                case .response(let status, let retryAfter, let answer):
+                    classifier.classify(.response(status: status, retryAfter: retryAfter, body: answer))
+                case .noResponse(let requestSent):
+                    classifier.classify(.noResponse(requestSent: requestSent))
+                }
+            },
+            fill: { record, answer in
+                if case .success(let parsed) = answer { record.apply(parsed) }
+            })
     }
 }
 

@@ -14,24 +14,39 @@ public struct KindDefinition: Sendable, Hashable, Decodable {
         public var jitter: Double
     }
 
+    /// The gateway operation a kind performs, as `operation` names it.
+    public enum Operation: String, Sendable, Hashable, Decodable {
+        case file = "File"
+        case retrieveStatus = "RetrieveStatus"
+        case create = "Create"
+        case update = "Update"
+        case terminate = "Terminate"
+    }
+
+    /// The gateway service a kind's calls go to, as `service` names it.
+    public enum Service: String, Sendable, Hashable, Decodable {
+        case returns
+        case employment
+    }
+
     public var kind: String
     public var description: String
-    /// The gateway operation (`File`, `RetrieveStatus`, `Create`, `Update`, `Terminate`); absent for local kinds.
-    public var operation: String?
+    /// The tax authority whose gateway the kind calls: its handler, its token sets and its transport. Absent for
+    /// local kinds.
+    public var gateway: TaxGateway?
+    /// The gateway operation; absent for local kinds.
+    public var operation: Operation?
     /// The `wsa:Action` the operation is sent with; must match IRD's WSDL.
     public var soapAction: String?
-    /// `returns` or `employment`.
-    public var service: String?
-    /// `cloud` (mutual TLS, port 4046) or `desktop` (one-way TLS, port 443).
-    public var endpointProfile: String?
-    /// `oauth-bearer` or `m2m-jwt`.
-    public var auth: String?
+    /// The service path the operation is sent to.
+    public var service: Service?
     /// The fleet-wide pacing key the kind's calls count against.
     public var rateLimitKey: String?
     public var timeoutSeconds: Double
-    public var maxAttempts: Int
     public var retry: Retry
-    /// The kind used to settle an ambiguous outcome before sending again (only `ird.ei.file`).
+    /// The kind whose status query settles an ambiguous outcome before anything is sent again: the File handler
+    /// reconciles through it, with its operation, timeout and rate-limit key (only `ird.ei.file`, through
+    /// `ird.ei.status`).
     public var reconcileWith: String?
 
     /// The kind's backoff.
@@ -47,21 +62,21 @@ public struct KindDefinition: Sendable, Hashable, Decodable {
     /// The gateway operation, for gateway kinds.
     public var gatewayOperation: GatewayOperation? {
         switch self.operation {
-        case "File": .fileReturn
-        case "RetrieveStatus": .retrieveReturnStatus
-        case "Create": .createEmployment
-        case "Update": .updateEmployment
-        case "Terminate": .terminateEmployment
-        default: nil
+        case .file: .fileReturn
+        case .retrieveStatus: .retrieveReturnStatus
+        case .create: .createEmployment
+        case .update: .updateEmployment
+        case .terminate: .terminateEmployment
+        case nil: nil
         }
     }
 
     /// The gateway service path, for gateway kinds.
     public var gatewayService: GatewayEndpoint.Service? {
         switch self.service {
-        case "returns": .returns
-        case "employment": .employment
-        default: nil
+        case .returns: .returns
+        case .employment: .employment
+        case nil: nil
         }
     }
 
@@ -80,8 +95,8 @@ public struct KindDefinition: Sendable, Hashable, Decodable {
             do {
                 let keys = try decoder.decode([String: JSONValue].self, from: Data(file.contents.utf8)).keys
                 let known: Set<String> = [
-                    "kind", "description", "operation", "soapAction", "service", "endpointProfile", "auth", "rateLimitKey",
-                    "timeoutSeconds", "maxAttempts", "retry", "reconcileWith",
+                    "kind", "description", "gateway", "operation", "soapAction", "service", "rateLimitKey", "timeoutSeconds", "retry",
+                    "reconcileWith",
                 ]
                 for key in keys.sorted() where !known.contains(key) {
                     problems.append(.init(path: "jobs/\(file.path)", reason: "unknown key '\(key)'"))
@@ -93,9 +108,15 @@ public struct KindDefinition: Sendable, Hashable, Decodable {
                 problems.append(.init(path: "jobs/\(file.path)", reason: "is not a valid kind definition: \(error)"))
             }
         }
-        for (kind, definition) in definitions {
-            if let other = definition.reconcileWith, definitions[other] == nil {
+        for (kind, definition) in definitions.sorted(by: { $0.key < $1.key }) {
+            guard let other = definition.reconcileWith else { continue }
+            guard let status = definitions[other] else {
                 problems.append(.init(path: "jobs/\(kind)/kind.json", reason: "reconcileWith names unknown kind '\(other)'"))
+                continue
+            }
+            if status.gateway != definition.gateway || status.operation != .retrieveStatus {
+                problems.append(
+                    .init(path: "jobs/\(kind)/kind.json", reason: "reconcileWith must name a RetrieveStatus kind of the same gateway"))
             }
         }
         guard problems.isEmpty else {
@@ -108,12 +129,22 @@ public struct KindDefinition: Sendable, Hashable, Decodable {
         var problems: [String] = []
         if self.kind != folder { problems.append("kind '\(self.kind)' does not match its folder '\(folder)'") }
         if !(1...600).contains(self.timeoutSeconds) { problems.append("timeoutSeconds must be from 1 to 600") }
-        if !(1...1000).contains(self.maxAttempts) { problems.append("maxAttempts must be from 1 to 1000") }
         if !(self.retry.baseSeconds > 0 && self.retry.capSeconds >= self.retry.baseSeconds && (0..<1).contains(self.retry.jitter)) {
             problems.append("retry needs 0 < baseSeconds ≤ capSeconds and 0 ≤ jitter < 1")
         }
-        guard self.kind.hasPrefix("ird.") else { return problems }
-        // Gateway kinds.
+        if self.kind.hasPrefix("ird."), self.gateway != .ird { problems.append("gateway must be ird for an ird.* kind") }
+        if self.kind.hasPrefix("hmrc."), self.gateway != .hmrc { problems.append("gateway must be hmrc for an hmrc.* kind") }
+        guard let gateway = self.gateway else {
+            let gatewayKeys: [Any?] = [self.operation, self.service, self.soapAction, self.rateLimitKey, self.reconcileWith]
+            if gatewayKeys.contains(where: { $0 != nil }) {
+                problems.append("operation, soapAction, service, rateLimitKey and reconcileWith are for gateway kinds: name the gateway")
+            }
+            return problems
+        }
+        if (self.rateLimitKey ?? "").isEmpty { problems.append("rateLimitKey is required for gateway kinds") }
+        // Each gateway checks its own kinds; a kind whose gateway has no handler in this build is not run.
+        guard gateway == .ird else { return problems }
+        // IRD kinds.
         if IRDJobKind(rawValue: self.kind) == nil { problems.append("'\(self.kind)' is not a known IRD kind") }
         guard let operation = self.gatewayOperation else {
             problems.append("operation must be File, RetrieveStatus, Create, Update or Terminate")
@@ -122,12 +153,11 @@ public struct KindDefinition: Sendable, Hashable, Decodable {
         if self.soapAction != operation.action {
             problems.append("soapAction must be IRD's action for \(operation.name): \(operation.action)")
         }
-        let expectedService = operation.serviceNamespace == IRDNamespace.returnsService ? "returns" : "employment"
-        if self.service != expectedService { problems.append("service must be '\(expectedService)' for \(operation.name)") }
-        if !["cloud", "desktop"].contains(self.endpointProfile ?? "") { problems.append("endpointProfile must be cloud or desktop") }
-        if !["oauth-bearer", "m2m-jwt"].contains(self.auth ?? "") { problems.append("auth must be oauth-bearer or m2m-jwt") }
-        if self.auth == "m2m-jwt" { problems.append("IRD accepts only OAuth bearer tokens for payday filing services") }
-        if (self.rateLimitKey ?? "").isEmpty { problems.append("rateLimitKey is required for gateway kinds") }
+        let expectedService: Service = operation.serviceNamespace == IRDNamespace.returnsService ? .returns : .employment
+        if self.service != expectedService { problems.append("service must be '\(expectedService.rawValue)' for \(operation.name)") }
+        if (self.operation == .file) != (self.reconcileWith != nil) {
+            problems.append("a File kind names its status kind in reconcileWith, and only a File kind does")
+        }
         return problems
     }
 }

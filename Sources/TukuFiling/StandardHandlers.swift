@@ -3,7 +3,7 @@ import TukuWorker
 
 /// The handlers this build of Tuku runs, from the kind definitions in `jobs/`.
 public enum StandardHandlers {
-    /// `noop` always; the IRD kinds when the gateway is configured (`filing` is not `nil`).
+    /// `noop` always; the IRD kinds (`"gateway": "ird"`) when the gateway is configured (`filing` is not `nil`).
     ///
     /// - Throws: when a definition in `jobs/` is invalid: the worker refuses to start.
     public static func registry(
@@ -15,8 +15,9 @@ public enum StandardHandlers {
         }
         registry.register(NoopHandler(retryPolicy: noop.retryPolicy))
         if let filing {
-            for definition in definitions.values.sorted(by: { $0.kind < $1.kind }) where definition.gatewayOperation != nil {
-                try IRDFilingHandler.register(definition, dependencies: filing, in: &registry)
+            for definition in definitions.values.sorted(by: { $0.kind < $1.kind }) where definition.gateway == .ird {
+                try IRDFilingHandler.register(
+                    definition, reconcilingWith: definition.reconcileWith.flatMap { definitions[$0] }, dependencies: filing, in: &registry)
             }
         }
         return registry

@@ -26,6 +26,8 @@ public struct TokenError: Error, Sendable, CustomStringConvertible {
         /// `unauthorized_client`, another 4xx): a configuration error of the calling worker. The token set is
         /// left alone; the worker's configuration needs fixing.
         public static let clientRejected = Code(name: "client_rejected")
+        /// A set was stored for another gateway than the one it already belongs to (a set keeps its gateway).
+        public static let gatewayMismatch = Code(name: "gateway_mismatch")
         public var description: String { self.name }
     }
 

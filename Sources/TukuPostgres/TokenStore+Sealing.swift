@@ -1,15 +1,18 @@
 import Foundation
+import TukuCore
 
 extension TokenStore {
     /// What a sealed token is bound to: the associated data AES-GCM authenticates with it.
     struct SealBinding: Sendable, Hashable {
         /// Version 1 (before migration 0014): the set's name and the column. Version 2: the row's id, its name,
-        /// its tenants (sorted, without duplicates) and the column.
+        /// its tenants (sorted, without duplicates) and the column. Both also bind the set's gateway when it is not
+        /// IRD (migration 0018; every set sealed before it was IRD's, so those seals are unchanged).
         static let currentVersion = 2
 
         var id: Int64
         var name: String
         var tenants: [String]
+        var gateway: TaxGateway
         var version: Int
 
         enum Column: String, Sendable {
@@ -18,21 +21,23 @@ extension TokenStore {
         }
 
         /// The associated data for `column`. Version 2 writes each part with its length first, so that no name or
-        /// tenant can be chosen to make two different rows' contexts equal.
+        /// tenant can be chosen to make two different rows' contexts equal. A gateway other than IRD is named in a
+        /// fixed-format prefix before anything a person chose, so a set's tokens do not open once its gateway changed.
         func context(_ column: Column) -> String {
+            let gateway = self.gateway == .ird ? "" : "gateway=\(self.gateway.rawValue)/"
             switch self.version {
             case 1:
-                return "tuku.oauth_tokens/\(self.name)/\(column.rawValue)"
+                return "tuku.oauth_tokens/\(gateway)\(self.name)/\(column.rawValue)"
             default:
                 let parts = ["\(self.id)", self.name] + Array(Set(self.tenants)).sorted() + [column.rawValue]
                 let fields = parts.map { "\($0.utf8.count):\($0)" }.joined(separator: ";")
-                return "tuku.oauth_tokens/v2/tenants=\(Set(self.tenants).count)/\(fields)"
+                return "tuku.oauth_tokens/v2/\(gateway)tenants=\(Set(self.tenants).count)/\(fields)"
             }
         }
 
         /// The same row, sealed the current way.
         var current: SealBinding {
-            SealBinding(id: self.id, name: self.name, tenants: self.tenants, version: Self.currentVersion)
+            SealBinding(id: self.id, name: self.name, tenants: self.tenants, gateway: self.gateway, version: Self.currentVersion)
         }
     }
 

@@ -11,6 +11,7 @@ extension TokenStore {
         var id: Int64
         var name: String
         var tenants: [String]
+        var gateway: TaxGateway
         var generation: Int64
         var accessToken: Data
         var expiresAt: Date
@@ -25,7 +26,7 @@ extension TokenStore {
         var claimExpired: Bool
 
         var binding: SealBinding {
-            SealBinding(id: self.id, name: self.name, tenants: self.tenants, version: Int(self.sealVersion))
+            SealBinding(id: self.id, name: self.name, tenants: self.tenants, gateway: self.gateway, version: Int(self.sealVersion))
         }
 
         func isFresh(margin: Duration) -> Bool {
@@ -44,7 +45,8 @@ extension TokenStore {
     private static let columns = """
         t.id, t.name, array(SELECT b.tenant FROM tuku.oauth_token_tenants b WHERE b.token_id = t.id ORDER BY b.tenant),
         t.generation, t.access_token, t.access_expires_at, t.refresh_token, t.key_id, t.seal_version,
-        t.needs_authorisation_since IS NOT NULL, t.last_error, t.refresh_claimed_by, coalesce(t.refresh_claim_expires_at < now(), false)
+        t.needs_authorisation_since IS NOT NULL, t.last_error, t.refresh_claimed_by, coalesce(t.refresh_claim_expires_at < now(), false),
+        t.gateway
         """
 
     /// Runs one statement of the store, within ``TokenStore/callTimeout`` (``DatabaseDeadline``): a statement sent on
@@ -59,25 +61,31 @@ extension TokenStore {
     private static func sets(_ query: PostgresQuery, client: PostgresClient, logger: Logger) async throws -> [StoredSet] {
         let rows = try await client.query(query, logger: logger)
         var sets: [StoredSet] = []
-        for try await (id, name, tenants, generation, access, expiresAt, refresh, keyID, version, needs, lastError, claimedBy, expired)
-            in rows.decode((Int64, String, [String], Int64, Data, Date, Data?, String, Int16, Bool, String?, String?, Bool).self)
+        for try await (
+            id, name, tenants, generation, access, expiresAt, refresh, keyID, version, needs, lastError, claimedBy, expired, gatewayName
+        ) in rows.decode((Int64, String, [String], Int64, Data, Date, Data?, String, Int16, Bool, String?, String?, Bool, String).self)
         {
+            guard let gateway = TaxGateway(rawValue: gatewayName) else {
+                throw TokenError(.openFailed, "token set \(name) names an unknown gateway '\(gatewayName)'")
+            }
             sets.append(
                 StoredSet(
-                    id: id, name: name, tenants: tenants, generation: generation, accessToken: access, expiresAt: expiresAt,
+                    id: id, name: name, tenants: tenants, gateway: gateway, generation: generation, accessToken: access,
+                    expiresAt: expiresAt,
                     refreshToken: refresh, keyID: keyID, sealVersion: version, needsAuthorisation: needs, lastError: lastError,
                     claimedBy: claimedBy, claimExpired: expired))
         }
         return sets
     }
 
-    /// The set for `tenant`: a usable one if there is one (the latest expiring), else one needing authorisation.
-    func readSet(forTenant tenant: String) async throws -> StoredSet? {
+    /// The set for `tenant` and `gateway`: a usable one if there is one (the latest expiring), else one needing
+    /// authorisation.
+    func readSet(forTenant tenant: String, gateway: TaxGateway) async throws -> StoredSet? {
         try await self.sets(
             """
             SELECT \(unescaped: Self.columns)
             FROM tuku.oauth_tokens t JOIN tuku.oauth_token_tenants tt ON tt.token_id = t.id
-            WHERE tt.tenant = \(tenant)
+            WHERE tt.tenant = \(tenant) AND t.gateway = \(gateway.rawValue)
             ORDER BY t.needs_authorisation_since IS NULL DESC, t.access_expires_at DESC
             LIMIT 1
             """

@@ -99,14 +99,19 @@ public struct TokenStore: Sendable {
 
     static let defaultOwner = "\(ProcessInfo.processInfo.hostName) pid \(ProcessInfo.processInfo.processIdentifier)"
 
-    /// Access grants this process read recently, by tenant. `retryRefreshAt` is set when the grant is in use
+    /// Access grants this process read recently, by gateway and tenant. `retryRefreshAt` is set when the grant is in use
     /// after an early refresh failed: until then it is served without trying the endpoint again.
     private final class GrantCache: Sendable {
-        let grants = Mutex<[String: (grant: AccessGrant, readAt: ContinuousClock.Instant, retryRefreshAt: ContinuousClock.Instant?)]>([:])
+        struct Key: Hashable, Sendable {
+            var gateway: TaxGateway
+            var tenant: String
+        }
+        let grants = Mutex<[Key: (grant: AccessGrant, readAt: ContinuousClock.Instant, retryRefreshAt: ContinuousClock.Instant?)]>([:])
     }
 
-    /// Stores (or replaces) the token set `name` and the tenants it may act for, sealed for its row.
-    public func store(name: String, tokens: TokenSet, tenants: [String]) async throws {
+    /// Stores (or replaces) the token set `name` for `gateway` and the tenants it may act for, sealed for its row.
+    /// A set keeps the gateway it was first stored for: storing it for another one is refused.
+    public func store(name: String, gateway: TaxGateway, tokens: TokenSet, tenants: [String]) async throws {
         let tenants = Array(Set(tenants)).sorted()
         // The seal binds the row's id, so the id is chosen first; the function refuses (40001) when the name has
         // moved to another id since, and then the set is sealed again for the new id.
@@ -116,34 +121,40 @@ public struct TokenStore: Sendable {
                 id = value
             }
             guard let id else { throw TokenError(.sealFailed, "the database chose no id for token set \(name)") }
-            let sealed = try self.seal(tokens, for: SealBinding(id: id, name: name, tenants: tenants, version: SealBinding.currentVersion))
+            let binding = SealBinding(id: id, name: name, tenants: tenants, gateway: gateway, version: SealBinding.currentVersion)
+            let sealed = try self.seal(tokens, for: binding)
             do {
                 // One call: the function stores the set and its tenants together, and lets operators write tokens
                 // they may not read.
                 try await self.client.execute(
                     """
-                    SELECT tuku.store_token_set(\(id), \(name), \(sealed.accessToken), \(tokens.expiresAt), \(sealed.refreshToken),
+                    SELECT tuku.store_token_set(\(id), \(name), \(gateway.rawValue), \(sealed.accessToken), \(tokens.expiresAt), \(sealed.refreshToken),
                                                 \(sealed.keyID), \(sealed.version), \(tenants)::text[])
                     """, logger: self.logger)
                 return
             } catch let error as PSQLError where attempt < 3 && ["40001", "23505"].contains(error.serverInfo?[.sqlState]) {
                 continue
+            } catch let error as PSQLError where error.serverInfo?[.sqlState] == "23514" {
+                // store_token_set refuses to move a set to another gateway (its message names both).
+                throw TokenError(.gatewayMismatch, error.serverInfo?[.message] ?? "token set \(name) belongs to another gateway")
             }
         }
     }
 
-    /// A valid access token for `tenant`, refreshing it first (once, fleet-wide) when it is about to expire.
+    /// A valid access token for `tenant` at `gateway`, refreshing it first (once, fleet-wide, with `refresher`: the
+    /// gateway's token endpoint) when it is about to expire.
     ///
     /// - Parameter replacingGeneration: the generation the gateway just refused (IRD status 1): the set is
     ///   refreshed even if it has not expired, unless another worker has refreshed it since.
-    /// - Throws: ``TokenError``: ``TokenError/Code/noToken`` when no set is loaded for the tenant,
+    /// - Throws: ``TokenError``: ``TokenError/Code/noToken`` when no set is loaded for the tenant and gateway,
     ///   ``TokenError/Code/needsAuthorisation`` (with the reason) when its set needs a person to authorise again,
     ///   and the refresher's errors.
     public func accessToken(
-        forTenant tenant: String, refresher: some TokenRefresher, replacingGeneration: Int64? = nil
+        forTenant tenant: String, gateway: TaxGateway, refresher: some TokenRefresher, replacingGeneration: Int64? = nil
     ) async throws -> AccessGrant {
         let now = ContinuousClock.now
-        if replacingGeneration == nil, let cached = self.cache.grants.withLock({ $0[tenant] }), now - cached.readAt < self.cacheLifetime {
+        let key = GrantCache.Key(gateway: gateway, tenant: tenant)
+        if replacingGeneration == nil, let cached = self.cache.grants.withLock({ $0[key] }), now - cached.readAt < self.cacheLifetime {
             let left = cached.grant.expiresAt.timeIntervalSinceNow
             if left > self.refreshMargin.inSeconds {
                 return cached.grant
@@ -152,20 +163,22 @@ public struct TokenStore: Sendable {
                 return cached.grant
             }
         }
-        let (grant, fallback) = try await self.readOrRefresh(forTenant: tenant, refresher: refresher, replacingGeneration: replacingGeneration)
-        self.cache.grants.withLock { $0[tenant] = (grant, now, fallback ? now + self.refreshRetryInterval : nil) }
+        let (grant, fallback) = try await self.readOrRefresh(
+            forTenant: tenant, gateway: gateway, refresher: refresher, replacingGeneration: replacingGeneration)
+        self.cache.grants.withLock { $0[key] = (grant, now, fallback ? now + self.refreshRetryInterval : nil) }
         return grant
     }
 
     /// The grant, and whether it is the current one kept after an early refresh failed.
     private func readOrRefresh(
-        forTenant tenant: String, refresher: some TokenRefresher, replacingGeneration: Int64?
+        forTenant tenant: String, gateway: TaxGateway, refresher: some TokenRefresher, replacingGeneration: Int64?
     ) async throws -> (AccessGrant, fallback: Bool) {
         let read = try await DatabaseDeadline.run("token read", timeout: self.callTimeout) {
-            try await self.readSet(forTenant: tenant)
+            try await self.readSet(forTenant: tenant, gateway: gateway)
         }
         guard let current = read else {
-            throw TokenError(.noToken, "no OAuth token set is loaded for tenant \(tenant) (tuku tokens load)")
+            throw TokenError(
+                .noToken, "no OAuth token set is loaded for tenant \(tenant) and gateway \(gateway) (tuku tokens load --gateway \(gateway))")
         }
         if current.needsAuthorisation {
             throw Self.needsAuthorisation(current)

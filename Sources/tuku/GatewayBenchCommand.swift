@@ -167,7 +167,7 @@ struct GatewayBenchCommand: AsyncParsableCommand {
                                        #"{"client_id":"tuku-bench","tenants":["bench"]}"#, "https://\(oneWayAddress)/sandbox/grant"])
             let object = try JSONSerialization.jsonObject(with: grant) as? [String: Any] ?? [:]
             try await TokenStore(client: client, cipher: try TokenCipher(base64: key), logger: logger).store(
-                name: "bench", tokens: TokenSet(accessToken: Secret(object["access_token"] as? String ?? ""),
+                name: "bench", gateway: .ird, tokens: TokenSet(accessToken: Secret(object["access_token"] as? String ?? ""),
                                                 expiresAt: Date().addingTimeInterval(3600), refreshToken: nil),
                 tenants: ["bench"])
             let environment = [

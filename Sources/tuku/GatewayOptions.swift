@@ -182,7 +182,7 @@ struct GatewayOptions: ParsableArguments {
         return (
             transport,
             IRDFilingHandler.Dependencies(
-                endpoint: endpoint, transport: transport, tokens: tokens, refresher: refresher,
+                endpoint: endpoint, transport: transport, tokens: tokens, refreshers: [.ird: refresher],
                 envelopes: SOAPEnvelopeBuilder(configuration: self.envelopeConfiguration()),
                 limiter: RateLimiter(client: client, logger: logger))
         )

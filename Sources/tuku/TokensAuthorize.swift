@@ -87,7 +87,8 @@ struct TokensAuthorize: AsyncParsableCommand {
         }
         try await transport.shutdown()
         try await self.database.withClient(label: "tuku.tokens", maximumConnections: 1) { client, logger in
-            try await TokenStore(client: client, cipher: cipher, logger: logger).store(name: self.name, tokens: tokens, tenants: self.tenants)
+            try await TokenStore(client: client, cipher: cipher, logger: logger).store(
+                name: self.name, gateway: .ird, tokens: tokens, tenants: self.tenants)
         }
         print(
             "Stored token set \(self.name) for \(self.tenants.joined(separator: ", ")) (expires \(tokens.expiresAt.formatted(.iso8601)), "

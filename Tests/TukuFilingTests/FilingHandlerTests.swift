@@ -52,7 +52,7 @@ struct FilingHandlerTests {
             let cipher = try TokenCipher(base64: TokenCipher.generateKey())
             let tokens = TokenStore(client: client, cipher: cipher, logger: .test())
             try await tokens.store(
-                name: "payroll-admin",
+                name: "payroll-admin", gateway: .ird,
                 tokens: TokenSet(
                     accessToken: Secret("access-1"), expiresAt: Date().addingTimeInterval(3600), refreshToken: Secret("refresh-1")),
                 tenants: ["acme"])
@@ -68,9 +68,9 @@ struct FilingHandlerTests {
                 let endpoint = try GatewayEndpoint.sandbox(baseURL: gateway.baseURL, profile: .cloud)
                 let dependencies = IRDFilingHandler.Dependencies(
                     endpoint: endpoint, transport: transport, tokens: tokens,
-                    refresher: OAuthTokenClient(
+                    refreshers: [.ird: OAuthTokenClient(
                         tokenURL: "https://127.0.0.1:\(gateway.port)/oauth/token", clientID: "tuku-test", clientSecret: Secret("s3cret"),
-                        transport: transport, logger: .test()),
+                        transport: transport, logger: .test())],
                     envelopes: SOAPEnvelopeBuilder(
                         configuration: .init(softwareProvider: "Tuku", softwarePlatform: "Linux", softwareRelease: "test")))
                 var definitions = try KindDefinition.bundled()

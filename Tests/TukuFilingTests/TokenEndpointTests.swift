@@ -79,12 +79,12 @@ struct TokenEndpointTests {
         try await TestDatabase.withFresh { database, _ in
             let store = TokenStore(client: database, cipher: try TokenCipher(base64: TokenCipher.generateKey()), logger: .test())
             try await store.store(
-                name: "payroll-admin",
+                name: "payroll-admin", gateway: .ird,
                 tokens: TokenSet(accessToken: Secret("old"), expiresAt: Date().addingTimeInterval(-60), refreshToken: Secret("refresh-1")),
                 tenants: ["acme"])
             try await self.withEndpoint([Self.json(401, #"{"error":"invalid_client"}"#)]) { client, gateway in
                 do {
-                    _ = try await store.accessToken(forTenant: "acme", refresher: client)
+                    _ = try await store.accessToken(forTenant: "acme", gateway: .ird, refresher: client)
                     Issue.record("a refused client got a token")
                 } catch let error as TokenError {
                     #expect(error.code == .clientRejected)
@@ -92,7 +92,7 @@ struct TokenEndpointTests {
                 #expect(try await database.scalar("SELECT needs_authorisation_since IS NULL AND refresh_claimed_by IS NULL FROM tuku.oauth_tokens", as: Bool.self))
                 // The refusal is visible, but the set is not marked.
                 #expect(try await database.scalar("SELECT last_error FROM tuku.oauth_token_status", as: String.self).contains("invalid_client"))
-                let grant = try await store.accessToken(forTenant: "acme", refresher: client)
+                let grant = try await store.accessToken(forTenant: "acme", gateway: .ird, refresher: client)
                 #expect(grant.accessToken.value == "new-access")
                 #expect(grant.generation == 2)
                 #expect(gateway.requests.map { $0.body.contains("refresh_token=refresh-1") } == [true, true])
@@ -100,7 +100,7 @@ struct TokenEndpointTests {
             // invalid_grant, by contrast, does mark it.
             try await self.withEndpoint([Self.json(400, #"{"error":"invalid_grant"}"#)]) { client, _ in
                 await #expect(throws: TokenError.self) {
-                    try await store.accessToken(forTenant: "acme", refresher: client, replacingGeneration: 2)
+                    try await store.accessToken(forTenant: "acme", gateway: .ird, refresher: client, replacingGeneration: 2)
                 }
                 let marked = try await database.scalar("SELECT needs_authorisation_since IS NOT NULL FROM tuku.oauth_tokens", as: Bool.self)
                 #expect(marked)

@@ -34,7 +34,7 @@ struct FleetTests {
                 let key = TokenCipher.generateKey()
                 let grant = try JSONSerialization.jsonObject(with: try sandbox.grant(tenants: ["acme"])) as? [String: Any] ?? [:]
                 try await TokenStore(client: client, cipher: try TokenCipher(base64: key), logger: .test()).store(
-                    name: "fleet-test",
+                    name: "fleet-test", gateway: .ird,
                     tokens: TokenSet(
                         accessToken: Secret(grant["access_token"] as? String ?? ""),
                         expiresAt: Date().addingTimeInterval(3600), refreshToken: (grant["refresh_token"] as? String).map(Secret.init)),

@@ -84,11 +84,9 @@ struct JobExamplesTests {
         let expectedService = operation.serviceNamespace == IRDNamespace.returnsService ? "returns" : "employment"
         #expect(definition.service == expectedService)
 
-        #expect(definition.endpointProfile == "cloud")
-        #expect(definition.auth == "oauth-bearer")
+        #expect(definition.gateway == "ird")
         #expect(definition.rateLimitKey == "ird.gateway")
         #expect(definition.timeoutSeconds > 0)
-        #expect(definition.maxAttempts >= 1)
         #expect(definition.retry.baseSeconds > 0 && definition.retry.baseSeconds <= definition.retry.capSeconds)
         #expect((0...1).contains(definition.retry.jitter))
         // Only a File can end outcome-unknown in a way a status query resolves.
@@ -297,17 +295,15 @@ struct KindDefinition: Decodable, Equatable {
     var operation: String
     var soapAction: String
     var service: String
-    var endpointProfile: String
-    var auth: String
+    var gateway: String
     var rateLimitKey: String
     var timeoutSeconds: Int
-    var maxAttempts: Int
     var retry: Retry
     var reconcileWith: String?
 
     private enum CodingKeys: String, CodingKey, CaseIterable {
-        case kind, description, operation, soapAction, service, endpointProfile, auth, rateLimitKey, timeoutSeconds
-        case maxAttempts, retry, reconcileWith
+        case kind, description, gateway, operation, soapAction, service, rateLimitKey, timeoutSeconds
+        case retry, reconcileWith
     }
 
     init(from decoder: any Decoder) throws {
@@ -318,11 +314,9 @@ struct KindDefinition: Decodable, Equatable {
         operation = try container.decode(String.self, forKey: .operation)
         soapAction = try container.decode(String.self, forKey: .soapAction)
         service = try container.decode(String.self, forKey: .service)
-        endpointProfile = try container.decode(String.self, forKey: .endpointProfile)
-        auth = try container.decode(String.self, forKey: .auth)
+        gateway = try container.decode(String.self, forKey: .gateway)
         rateLimitKey = try container.decode(String.self, forKey: .rateLimitKey)
         timeoutSeconds = try container.decode(Int.self, forKey: .timeoutSeconds)
-        maxAttempts = try container.decode(Int.self, forKey: .maxAttempts)
         retry = try container.decode(Retry.self, forKey: .retry)
         reconcileWith = try container.decodeIfPresent(String.self, forKey: .reconcileWith)
     }

@@ -24,8 +24,8 @@ struct RoleTests {
             """)
         try await client.execute(
             """
-            INSERT INTO tuku.oauth_tokens (name, access_token, access_expires_at, refresh_token, key_id)
-            VALUES ('payroll-admin', '\\x0102'::bytea, now() + interval '1 hour', '\\x0304'::bytea, 'k1')
+            INSERT INTO tuku.oauth_tokens (name, gateway, access_token, access_expires_at, refresh_token, key_id)
+            VALUES ('payroll-admin', 'ird', '\\x0102'::bytea, now() + interval '1 hour', '\\x0304'::bytea, 'k1')
             """)
     }
 
@@ -139,7 +139,7 @@ struct RoleTests {
                 // Loading a token set (`tuku tokens load`) works; reading the sealed tokens does not.
                 let store = TokenStore(client: op, cipher: try TokenCipher(base64: TokenCipher.generateKey()), logger: .test())
                 try await store.store(
-                    name: "payroll-admin",
+                    name: "payroll-admin", gateway: .ird,
                     tokens: TokenSet(accessToken: Secret("a"), expiresAt: Date().addingTimeInterval(3600), refreshToken: nil),
                     tenants: ["acme"])
                 #expect(await op.sqlState(of: "SELECT access_token FROM tuku.oauth_tokens") == denied)

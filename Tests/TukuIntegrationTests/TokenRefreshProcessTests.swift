@@ -18,7 +18,7 @@ struct TokenRefreshProcessTests {
             try await TestLogin.with("tuku_worker", on: database, admin: admin) { _, login in
                 let key = TokenCipher.generateKey()
                 try await TokenStore(client: admin, cipher: try TokenCipher(base64: key), logger: .test()).store(
-                    name: "payroll-admin",
+                    name: "payroll-admin", gateway: .ird,
                     tokens: TokenSet(accessToken: Secret("expired"), expiresAt: Date().addingTimeInterval(-60), refreshToken: Secret("refresh-0")),
                     tenants: ["acme"])
                 // The token endpoint takes the refresh and holds it; the SOAP gateway is never reached.

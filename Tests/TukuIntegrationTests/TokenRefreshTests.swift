@@ -49,7 +49,7 @@ struct TokenRefreshTests {
     /// An expired set for tenant `acme`, whose refresh token is `refresh-0`.
     func loadExpired(_ client: PostgresClient) async throws {
         try await self.store(client).store(
-            name: "payroll-admin",
+            name: "payroll-admin", gateway: .ird,
             tokens: TokenSet(accessToken: Secret("access-0"), expiresAt: Date().addingTimeInterval(-60), refreshToken: Secret("refresh-0")),
             tenants: ["acme"])
     }
@@ -63,13 +63,13 @@ struct TokenRefreshTests {
             try await TestLogin.with("tuku_worker", on: database, admin: admin) { worker, _ in
                 #expect(try await worker.scalar("SELECT current_setting('idle_in_transaction_session_timeout')", as: String.self) == "2s")
                 let refresher = RecordingRefresher(delay: .seconds(3))
-                let grant = try await self.store(worker).accessToken(forTenant: "acme", refresher: refresher)
+                let grant = try await self.store(worker).accessToken(forTenant: "acme", gateway: .ird, refresher: refresher)
                 #expect(grant.accessToken.value == "access-1")
                 #expect(grant.generation == 2)
                 #expect(try await admin.scalar("SELECT generation FROM tuku.oauth_tokens", as: Int64.self) == 2)
                 #expect(try await admin.scalar("SELECT refresh_claimed_by IS NULL AND needs_authorisation_since IS NULL FROM tuku.oauth_tokens", as: Bool.self))
                 // The next refresh presents the rotated token, never the spent one.
-                _ = try await self.store(worker).accessToken(forTenant: "acme", refresher: refresher, replacingGeneration: 2)
+                _ = try await self.store(worker).accessToken(forTenant: "acme", gateway: .ird, refresher: refresher, replacingGeneration: 2)
                 #expect(refresher.calls == ["refresh-0", "refresh-1"])
             }
         }
@@ -85,10 +85,10 @@ struct TokenRefreshTests {
                     try await admin.execute(
                         PostgresQuery(unsafeSQL: "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = '\(login.name)'"))
                 }
-                let grant = try await self.store(worker).accessToken(forTenant: "acme", refresher: refresher)
+                let grant = try await self.store(worker).accessToken(forTenant: "acme", gateway: .ird, refresher: refresher)
                 #expect(grant.generation == 2)
                 #expect(try await admin.scalar("SELECT generation FROM tuku.oauth_tokens", as: Int64.self) == 2)
-                _ = try await self.store(worker).accessToken(forTenant: "acme", refresher: refresher, replacingGeneration: 2)
+                _ = try await self.store(worker).accessToken(forTenant: "acme", gateway: .ird, refresher: refresher, replacingGeneration: 2)
                 #expect(refresher.calls == ["refresh-0", "refresh-1"])
             }
         }
@@ -111,7 +111,7 @@ struct TokenRefreshTests {
                     for _ in 0..<4 {
                         group.addTask {
                             do {
-                                _ = try await self.store(worker).accessToken(forTenant: "acme", refresher: refresher)
+                                _ = try await self.store(worker).accessToken(forTenant: "acme", gateway: .ird, refresher: refresher)
                                 return nil
                             } catch let error as TokenError {
                                 return error
@@ -133,10 +133,10 @@ struct TokenRefreshTests {
             #expect(try await admin.scalar("SELECT refresh_claimed_by FROM tuku.oauth_token_status", as: String.self) == "host-7 pid 4242 claim 99")
             // A person loads a new set: it is usable again, and the marker is gone.
             try await self.store(admin).store(
-                name: "payroll-admin",
+                name: "payroll-admin", gateway: .ird,
                 tokens: TokenSet(accessToken: Secret("consented"), expiresAt: Date().addingTimeInterval(3600), refreshToken: Secret("fresh")),
                 tenants: ["acme"])
-            #expect(try await self.store(admin).accessToken(forTenant: "acme", refresher: RecordingRefresher()).accessToken.value == "consented")
+            #expect(try await self.store(admin).accessToken(forTenant: "acme", gateway: .ird, refresher: RecordingRefresher()).accessToken.value == "consented")
             #expect(try await admin.scalar("SELECT refresh_claimed_by IS NULL FROM tuku.oauth_tokens", as: Bool.self))
         }
     }
@@ -149,12 +149,12 @@ struct TokenRefreshTests {
                 var impatient = self.store(worker)
                 impatient.refreshCallTimeout = .seconds(2)
                 let hanging = RecordingRefresher(delay: .seconds(60))
-                let refreshing = Task { try await impatient.accessToken(forTenant: "acme", refresher: hanging) }
+                let refreshing = Task { try await impatient.accessToken(forTenant: "acme", gateway: .ird, refresher: hanging) }
                 try await admin.waitUntil("SELECT refresh_claimed_by IS NOT NULL FROM tuku.oauth_tokens")
                 while hanging.calls.isEmpty { try await Task.sleep(for: .milliseconds(20)) }
                 // A second worker arrives while the first is mid-call: it waits instead of refreshing.
                 let other = RecordingRefresher()
-                let waiting = Task { try await self.store(worker).accessToken(forTenant: "acme", refresher: other) }
+                let waiting = Task { try await self.store(worker).accessToken(forTenant: "acme", gateway: .ird, refresher: other) }
                 let first = await refreshing.result
                 #expect((try? first.get()) == nil)
                 let second = await waiting.result
@@ -165,7 +165,7 @@ struct TokenRefreshTests {
                 #expect(try await admin.scalar("SELECT last_error FROM tuku.oauth_token_status", as: String.self).contains("outcome is unknown"))
                 // Any later worker is told why, and still presents nothing.
                 do {
-                    _ = try await self.store(worker).accessToken(forTenant: "acme", refresher: other)
+                    _ = try await self.store(worker).accessToken(forTenant: "acme", gateway: .ird, refresher: other)
                     Issue.record("a set whose refresh outcome is unknown was used")
                 } catch let error as TokenError {
                     #expect(error.code == .needsAuthorisation)
@@ -181,13 +181,13 @@ struct TokenRefreshTests {
         try await TestDatabase.withFresh { admin, _ in
             try await self.loadExpired(admin)
             let slow = RecordingRefresher(delay: .seconds(1))
-            let refreshing = Task { try await self.store(admin).accessToken(forTenant: "acme", refresher: slow) }
+            let refreshing = Task { try await self.store(admin).accessToken(forTenant: "acme", gateway: .ird, refresher: slow) }
             while slow.calls.isEmpty { try await Task.sleep(for: .milliseconds(20)) }
             refreshing.cancel()
             _ = await refreshing.result
             try await admin.waitUntil("SELECT generation = 2 AND refresh_claimed_by IS NULL FROM tuku.oauth_tokens", timeout: .seconds(10))
             #expect(try await admin.scalar("SELECT needs_authorisation_since IS NULL FROM tuku.oauth_tokens", as: Bool.self))
-            _ = try await self.store(admin).accessToken(forTenant: "acme", refresher: slow, replacingGeneration: 2)
+            _ = try await self.store(admin).accessToken(forTenant: "acme", gateway: .ird, refresher: slow, replacingGeneration: 2)
             #expect(slow.calls == ["refresh-0", "refresh-1"])
         }
     }
@@ -203,7 +203,7 @@ struct TokenRefreshTests {
                 for _ in 0..<4 {
                     group.addTask {
                         do {
-                            _ = try await self.store(admin).accessToken(forTenant: "acme", refresher: failing)
+                            _ = try await self.store(admin).accessToken(forTenant: "acme", gateway: .ird, refresher: failing)
                             return nil
                         } catch let error as TokenError {
                             return error.code
@@ -218,7 +218,7 @@ struct TokenRefreshTests {
             #expect(failing.calls == ["refresh-0"])
             #expect(try await admin.scalar("SELECT refresh_claimed_by IS NULL AND needs_authorisation_since IS NULL FROM tuku.oauth_tokens", as: Bool.self))
             let working = RecordingRefresher()
-            #expect(try await self.store(admin).accessToken(forTenant: "acme", refresher: working).generation == 2)
+            #expect(try await self.store(admin).accessToken(forTenant: "acme", gateway: .ird, refresher: working).generation == 2)
             #expect(working.calls == ["refresh-0"])
         }
     }
@@ -230,35 +230,35 @@ struct TokenRefreshTests {
             store.refreshRetryInterval = .seconds(2)
             // Inside the 5-minute refresh margin, but with 200 s to live.
             try await store.store(
-                name: "payroll-admin",
+                name: "payroll-admin", gateway: .ird,
                 tokens: TokenSet(accessToken: Secret("access-0"), expiresAt: Date().addingTimeInterval(200), refreshToken: Secret("refresh-0")),
                 tenants: ["acme"])
             let failing = RecordingRefresher { _ in throw TokenError(.refreshFailed, "the token endpoint answered HTTP 503") }
-            let kept = try await store.accessToken(forTenant: "acme", refresher: failing)
+            let kept = try await store.accessToken(forTenant: "acme", gateway: .ird, refresher: failing)
             #expect(kept.accessToken.value == "access-0" && kept.generation == 1)
             #expect(failing.calls == ["refresh-0"])
             // Within the retry interval the endpoint is left alone.
-            _ = try await store.accessToken(forTenant: "acme", refresher: failing)
+            _ = try await store.accessToken(forTenant: "acme", gateway: .ird, refresher: failing)
             #expect(failing.calls == ["refresh-0"])
             try await Task.sleep(for: .seconds(2.5))
-            _ = try await store.accessToken(forTenant: "acme", refresher: failing)
+            _ = try await store.accessToken(forTenant: "acme", gateway: .ird, refresher: failing)
             #expect(failing.calls == ["refresh-0", "refresh-0"])
             #expect(try await admin.scalar("SELECT refresh_claimed_by IS NULL AND needs_authorisation_since IS NULL FROM tuku.oauth_tokens", as: Bool.self))
             // A token the gateway refused is not kept.
             await #expect(throws: TokenError.self) {
-                _ = try await store.accessToken(forTenant: "acme", refresher: failing, replacingGeneration: 1)
+                _ = try await store.accessToken(forTenant: "acme", gateway: .ird, refresher: failing, replacingGeneration: 1)
             }
             // Nor one with less than fallbackMinimum to live.
             try await store.store(
-                name: "payroll-admin",
+                name: "payroll-admin", gateway: .ird,
                 tokens: TokenSet(accessToken: Secret("access-9"), expiresAt: Date().addingTimeInterval(30), refreshToken: Secret("refresh-9")),
                 tenants: ["acme"])
             let other = self.store(admin)
             await #expect(throws: TokenError.self) {
-                _ = try await other.accessToken(forTenant: "acme", refresher: failing)
+                _ = try await other.accessToken(forTenant: "acme", gateway: .ird, refresher: failing)
             }
             let working = RecordingRefresher()
-            #expect(try await other.accessToken(forTenant: "acme", refresher: working).accessToken.value == "access-1")
+            #expect(try await other.accessToken(forTenant: "acme", gateway: .ird, refresher: working).accessToken.value == "access-1")
         }
     }
 }

@@ -23,9 +23,9 @@ struct TokenSealTests {
     }
 
     /// Asks for `tenant`'s token and returns the error code, or the token's value when one was handed out.
-    static func outcome(_ store: TokenStore, _ tenant: String) async -> String {
+    static func outcome(_ store: TokenStore, _ tenant: String, gateway: TaxGateway = .ird) async -> String {
         do {
-            return "token " + (try await store.accessToken(forTenant: tenant, refresher: RecordingRefresher())).accessToken.value
+            return "token " + (try await store.accessToken(forTenant: tenant, gateway: gateway, refresher: RecordingRefresher())).accessToken.value
         } catch let error as TokenError {
             return "\(error.code)"
         } catch {
@@ -37,8 +37,8 @@ struct TokenSealTests {
     func swapRefused() async throws {
         try await TestDatabase.withFresh { admin, _ in
             let cipher = try TokenCipher(base64: TokenCipher.generateKey())
-            try await Self.store(admin, cipher).store(name: "acme-admin", tokens: Self.set("acme-token", refresh: "acme-refresh"), tenants: ["acme"])
-            try await Self.store(admin, cipher).store(name: "kiwi-admin", tokens: Self.set("kiwi-token", refresh: "kiwi-refresh"), tenants: ["kiwi"])
+            try await Self.store(admin, cipher).store(name: "acme-admin", gateway: .ird, tokens: Self.set("acme-token", refresh: "acme-refresh"), tenants: ["acme"])
+            try await Self.store(admin, cipher).store(name: "kiwi-admin", gateway: .ird, tokens: Self.set("kiwi-token", refresh: "kiwi-refresh"), tenants: ["kiwi"])
             #expect(await Self.outcome(Self.store(admin, cipher), "acme") == "token acme-token")
 
             // The attack of the issue, done with the owner's rights (workers may no longer do it at all): swap the
@@ -58,8 +58,8 @@ struct TokenSealTests {
             #expect(await Self.outcome(Self.store(admin, cipher), "kiwi") == "open_failed")
 
             // Moving only a ciphertext (no rename) fails the same way.
-            try await Self.store(admin, cipher).store(name: "acme-admin", tokens: Self.set("acme-2"), tenants: ["acme"])
-            try await Self.store(admin, cipher).store(name: "kiwi-admin", tokens: Self.set("kiwi-2"), tenants: ["kiwi"])
+            try await Self.store(admin, cipher).store(name: "acme-admin", gateway: .ird, tokens: Self.set("acme-2"), tenants: ["acme"])
+            try await Self.store(admin, cipher).store(name: "kiwi-admin", gateway: .ird, tokens: Self.set("kiwi-2"), tenants: ["kiwi"])
             #expect(await Self.outcome(Self.store(admin, cipher), "acme") == "token acme-2")
             try await admin.execute(
                 "UPDATE tuku.oauth_tokens SET access_token = (SELECT access_token FROM tuku.oauth_tokens WHERE name = 'kiwi-admin') WHERE name = 'acme-admin'")
@@ -73,12 +73,53 @@ struct TokenSealTests {
         }
     }
 
+    @Test("a set whose gateway is changed behind Tuku's back does not open: IRD's token never goes to HMRC, nor back")
+    func gatewaySwapRefused() async throws {
+        try await TestDatabase.withFresh { admin, _ in
+            let cipher = try TokenCipher(base64: TokenCipher.generateKey())
+            try await Self.store(admin, cipher).store(name: "acme-ird", gateway: .ird, tokens: Self.set("ird-token", refresh: "r"), tenants: ["acme"])
+            try await Self.store(admin, cipher).store(name: "acme-hmrc", gateway: .hmrc, tokens: Self.set("hmrc-token", refresh: "r"), tenants: ["acme"])
+            #expect(await Self.outcome(Self.store(admin, cipher), "acme", gateway: .ird) == "token ird-token")
+            #expect(await Self.outcome(Self.store(admin, cipher), "acme", gateway: .hmrc) == "token hmrc-token")
+            try await admin.query("UPDATE tuku.oauth_tokens SET gateway = CASE gateway WHEN 'ird' THEN 'hmrc' ELSE 'ird' END", logger: .test())
+            #expect(await Self.outcome(Self.store(admin, cipher), "acme", gateway: .hmrc) == "open_failed")
+            #expect(await Self.outcome(Self.store(admin, cipher), "acme", gateway: .ird) == "open_failed")
+            // A set keeps the gateway it was stored for.
+            await #expect(throws: (any Error).self) {
+                try await Self.store(admin, cipher).store(name: "acme-hmrc", gateway: .hmrc, tokens: Self.set("x"), tenants: ["acme"])
+            }
+            #expect(try await admin.scalar("SELECT count(*) FROM tuku.oauth_tokens WHERE gateway NOT IN ('ird', 'hmrc')", as: Int64.self) == 0)
+            await #expect(throws: (any Error).self) {
+                try await admin.query("UPDATE tuku.oauth_tokens SET gateway = 'ato'", logger: .test())
+            }
+        }
+    }
+
+    @Test("reverting migration 0018 keeps IRD's sets usable and is refused while another gateway's set exists")
+    func gatewayMigrationDown() async throws {
+        try await TestDatabase.withFresh { admin, _ in
+            let cipher = try TokenCipher(base64: TokenCipher.generateKey())
+            try await Self.store(admin, cipher).store(name: "acme-ird", gateway: .ird, tokens: Self.set("ird-token", refresh: "r"), tenants: ["acme"])
+            try await Self.store(admin, cipher).store(name: "acme-hmrc", gateway: .hmrc, tokens: Self.set("hmrc-token", refresh: "r"), tenants: ["acme"])
+            let migrator = Migrator(client: admin, logger: .test())
+            await #expect(throws: (any Error).self) { _ = try await migrator.rollback(to: 17) }
+            #expect(try await admin.scalar("SELECT count(*) FROM tuku.oauth_tokens WHERE gateway = 'hmrc'", as: Int64.self) == 1)
+            try await admin.query("DELETE FROM tuku.oauth_tokens WHERE name = 'acme-hmrc'", logger: .test())
+            #expect(try await migrator.rollback(to: 17).map(\.version) == [18])
+            #expect(try await admin.scalar("SELECT to_regprocedure('tuku.store_token_set(bigint, text, bytea, timestamptz, bytea, text, smallint, text[])') IS NOT NULL", as: Bool.self))
+            _ = try await migrator.migrate()
+            // IRD's seals never bound a gateway: the set opens as before.
+            #expect(await Self.outcome(Self.store(admin, cipher), "acme") == "token ird-token")
+            #expect(try await admin.scalar("SELECT gateway FROM tuku.oauth_token_status", as: String.self) == "ird")
+        }
+    }
+
     @Test("a worker login may write only what a refresh writes: never a set's name, id or tenants")
     func workerColumns() async throws {
         try await TestDatabase.withFresh { admin, database in
             let cipher = try TokenCipher(base64: TokenCipher.generateKey())
-            try await Self.store(admin, cipher).store(name: "acme-admin", tokens: Self.set("a", refresh: "r"), tenants: ["acme"])
-            try await Self.store(admin, cipher).store(name: "kiwi-admin", tokens: Self.set("k", refresh: "r"), tenants: ["kiwi"])
+            try await Self.store(admin, cipher).store(name: "acme-admin", gateway: .ird, tokens: Self.set("a", refresh: "r"), tenants: ["acme"])
+            try await Self.store(admin, cipher).store(name: "kiwi-admin", gateway: .ird, tokens: Self.set("k", refresh: "r"), tenants: ["kiwi"])
             try await TestLogin.with("tuku_worker", on: database, admin: admin) { worker, _ in
                 #expect(await worker.sqlState(of: "UPDATE tuku.oauth_tokens SET name = name || '-x'") == denied)
                 #expect(await worker.sqlState(of: "UPDATE tuku.oauth_tokens SET created_at = now()") == denied)
@@ -86,7 +127,8 @@ struct TokenSealTests {
                 #expect(await worker.sqlState(of: "INSERT INTO tuku.oauth_token_tenants (token_id, tenant) SELECT id, 'kiwi' FROM tuku.oauth_tokens") == denied)
                 #expect(await worker.sqlState(of: "DELETE FROM tuku.oauth_token_tenants") == denied)
                 #expect(await worker.sqlState(of: "DELETE FROM tuku.oauth_tokens") == denied)
-                #expect(await worker.sqlState(of: "SELECT tuku.store_token_set(1, 'x', '\\x00', now(), NULL, 'k', 2::int2, ARRAY['acme'])") == denied)
+                #expect(await worker.sqlState(of: "SELECT tuku.store_token_set(1, 'x', 'ird', '\\x00', now(), NULL, 'k', 2::int2, ARRAY['acme'])") == denied)
+                #expect(await worker.sqlState(of: "UPDATE tuku.oauth_tokens SET gateway = 'hmrc'") == denied)
                 // What a refresh writes, it may.
                 #expect(await worker.sqlState(of: "UPDATE tuku.oauth_tokens SET access_token = access_token, generation = generation, updated_at = now()") == nil)
                 #expect(await Self.outcome(Self.store(worker, cipher), "kiwi") == "token k")
@@ -103,12 +145,12 @@ struct TokenSealTests {
             let rotated = try TokenCipher(base64: newKey, olderBase64: [oldKey])
             let onlyNew = try TokenCipher(base64: newKey)
             #expect(rotated.keyIDs == [onlyNew.keyID, old.keyID])
-            try await Self.store(admin, old).store(name: "acme-admin", tokens: Self.set("acme-token", refresh: "acme-refresh"), tenants: ["acme"])
-            try await Self.store(admin, old).store(name: "kiwi-admin", tokens: Self.set("kiwi-token", refresh: "kiwi-refresh"), tenants: ["kiwi"])
+            try await Self.store(admin, old).store(name: "acme-admin", gateway: .ird, tokens: Self.set("acme-token", refresh: "acme-refresh"), tenants: ["acme"])
+            try await Self.store(admin, old).store(name: "kiwi-admin", gateway: .ird, tokens: Self.set("kiwi-token", refresh: "kiwi-refresh"), tenants: ["kiwi"])
 
             // Without the old key, the set does not open, and the error says what to configure.
             do {
-                _ = try await Self.store(admin, onlyNew).accessToken(forTenant: "acme", refresher: RecordingRefresher())
+                _ = try await Self.store(admin, onlyNew).accessToken(forTenant: "acme", gateway: .ird, refresher: RecordingRefresher())
                 Issue.record("a set sealed with a missing key opened")
             } catch let error as TokenError {
                 #expect(error.code == .unknownKey)
@@ -117,7 +159,7 @@ struct TokenSealTests {
             // With both keys it opens, and a refresh seals the new generation with the current key.
             #expect(await Self.outcome(Self.store(admin, rotated), "acme") == "token acme-token")
             let refresher = RecordingRefresher()
-            _ = try await Self.store(admin, rotated).accessToken(forTenant: "acme", refresher: refresher, replacingGeneration: 1)
+            _ = try await Self.store(admin, rotated).accessToken(forTenant: "acme", gateway: .ird, refresher: refresher, replacingGeneration: 1)
             #expect(refresher.calls == ["acme-refresh"])
             #expect(try await admin.scalar("SELECT key_id FROM tuku.oauth_tokens WHERE name = 'acme-admin'", as: String.self) == onlyNew.keyID)
 
@@ -133,7 +175,7 @@ struct TokenSealTests {
             #expect(await Self.outcome(Self.store(admin, onlyNew), "kiwi") == "token kiwi-token")
             #expect(await Self.outcome(Self.store(admin, onlyNew), "acme") == "token access-1")
             let next = RecordingRefresher()
-            _ = try await Self.store(admin, onlyNew).accessToken(forTenant: "kiwi", refresher: next, replacingGeneration: 1)
+            _ = try await Self.store(admin, onlyNew).accessToken(forTenant: "kiwi", gateway: .ird, refresher: next, replacingGeneration: 1)
             #expect(next.calls == ["kiwi-refresh"])
         }
     }
@@ -173,8 +215,8 @@ struct TokenSealTests {
             try await admin.execute(
                 """
                 WITH t AS (
-                    INSERT INTO tuku.oauth_tokens (name, access_token, access_expires_at, refresh_token, key_id)
-                    VALUES ('legacy-admin', \(access), now() + interval '1 hour', \(refresh), \(cipher.keyID)) RETURNING id)
+                    INSERT INTO tuku.oauth_tokens (name, gateway, access_token, access_expires_at, refresh_token, key_id)
+                    VALUES ('legacy-admin', 'ird', \(access), now() + interval '1 hour', \(refresh), \(cipher.keyID)) RETURNING id)
                 INSERT INTO tuku.oauth_token_tenants (token_id, tenant) SELECT id, 'acme' FROM t
                 """)
             #expect(try await admin.scalar("SELECT seal_version FROM tuku.oauth_token_status", as: Int16.self) == 1)
@@ -184,7 +226,7 @@ struct TokenSealTests {
             #expect(try await admin.scalar("SELECT seal_version FROM tuku.oauth_token_status", as: Int16.self) == 2)
             #expect(await Self.outcome(Self.store(admin, cipher), "acme") == "token legacy-access")
             let refresher = RecordingRefresher()
-            _ = try await Self.store(admin, cipher).accessToken(forTenant: "acme", refresher: refresher, replacingGeneration: 1)
+            _ = try await Self.store(admin, cipher).accessToken(forTenant: "acme", gateway: .ird, refresher: refresher, replacingGeneration: 1)
             #expect(refresher.calls == ["legacy-refresh"])
             // Now bound to its row: the old name-only ciphertext put back is refused.
             try await admin.execute("UPDATE tuku.oauth_tokens SET access_token = \(access)")
@@ -196,7 +238,7 @@ struct TokenSealTests {
     func migrationDown() async throws {
         try await TestDatabase.withFresh { admin, _ in
             let cipher = try TokenCipher(base64: TokenCipher.generateKey())
-            try await Self.store(admin, cipher).store(name: "acme-admin", tokens: Self.set("a", refresh: "r"), tenants: ["acme"])
+            try await Self.store(admin, cipher).store(name: "acme-admin", gateway: .ird, tokens: Self.set("a", refresh: "r"), tenants: ["acme"])
             let migrator = Migrator(client: admin, logger: .test())
             let reverted = try await migrator.rollback(to: 13)
             #expect(reverted.map(\.version).contains(14))
@@ -206,7 +248,7 @@ struct TokenSealTests {
             _ = try await migrator.migrate()
             // Still marked: a person loads it again, sealed the current way.
             #expect(await Self.outcome(Self.store(admin, cipher), "acme") == "needs_authorisation")
-            try await Self.store(admin, cipher).store(name: "acme-admin", tokens: Self.set("again", refresh: "r"), tenants: ["acme"])
+            try await Self.store(admin, cipher).store(name: "acme-admin", gateway: .ird, tokens: Self.set("again", refresh: "r"), tenants: ["acme"])
             #expect(await Self.outcome(Self.store(admin, cipher), "acme") == "token again")
         }
     }
@@ -223,8 +265,8 @@ struct TokenSealTests {
             try newKey.write(to: directory.appendingPathComponent("new.key"), atomically: true, encoding: .utf8)
             let old = try TokenCipher(base64: oldKey)
             let new = try TokenCipher(base64: newKey)
-            try await Self.store(admin, old).store(name: "acme-admin", tokens: Self.set("a", refresh: "r"), tenants: ["acme"])
-            try await Self.store(admin, old).store(name: "kiwi-admin", tokens: Self.set("k", refresh: "r"), tenants: ["kiwi"])
+            try await Self.store(admin, old).store(name: "acme-admin", gateway: .ird, tokens: Self.set("a", refresh: "r"), tenants: ["acme"])
+            try await Self.store(admin, old).store(name: "kiwi-admin", gateway: .ird, tokens: Self.set("k", refresh: "r"), tenants: ["kiwi"])
             try await admin.execute(
                 "UPDATE tuku.oauth_tokens SET needs_authorisation_since = now(), last_error = 'the token endpoint refused the refresh token (invalid_grant)' WHERE name = 'kiwi-admin'")
             let environment = [
@@ -241,6 +283,39 @@ struct TokenSealTests {
             let list = try TukuProcess(["tokens", "list"], databaseURL: database.url)
             #expect(try await list.waitForExit() == 0)
             #expect(list.log.contains(new.keyID) && list.log.contains("invalid_grant"), "log:\n\(list.log)")
+        }
+    }
+
+    @Test("tuku tokens load --gateway hmrc stores an HMRC set beside the tenant's IRD one; tokens list --gateway shows one gateway's")
+    func loadAndListByGateway() async throws {
+        try await TestDatabase.withFresh { admin, database in
+            let directory = FileManager.default.temporaryDirectory.appendingPathComponent("tuku-gw-\(UInt32.random(in: 0...UInt32.max))")
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(at: directory) }
+            let key = TokenCipher.generateKey()
+            let response = directory.appendingPathComponent("token.json")
+            try #"{"access_token":"hmrc-access","expires_in":14400,"refresh_token":"hmrc-refresh"}"#.write(
+                to: response, atomically: true, encoding: .utf8)
+            let environment = ["TUKU_TOKEN_KEY": key]
+            let cipher = try TokenCipher(base64: key)
+            try await Self.store(admin, cipher).store(name: "acme-ird", gateway: .ird, tokens: Self.set("ird-access", refresh: "r"), tenants: ["acme"])
+            let load = try TukuProcess(
+                ["tokens", "load", "--name", "acme-hmrc", "--tenant", "acme", "--gateway", "hmrc", response.path], databaseURL: database.url,
+                environment: environment)
+            #expect(try await load.waitForExit() == 0, "log:\n\(load.log)")
+            #expect(await Self.outcome(Self.store(admin, cipher), "acme", gateway: .hmrc) == "token hmrc-access")
+            #expect(await Self.outcome(Self.store(admin, cipher), "acme", gateway: .ird) == "token ird-access")
+            // The same name for another gateway is refused.
+            let again = try TukuProcess(
+                ["tokens", "load", "--name", "acme-hmrc", "--tenant", "acme", response.path], databaseURL: database.url, environment: environment)
+            #expect(try await again.waitForExit() != 0)
+            #expect(again.log.contains("is for gateway hmrc"), "log:\n\(again.log)")
+            let list = try TukuProcess(["tokens", "list", "--gateway", "hmrc"], databaseURL: database.url)
+            #expect(try await list.waitForExit() == 0)
+            #expect(list.log.contains("acme-hmrc") && !list.log.contains("acme-ird"), "log:\n\(list.log)")
+            let all = try TukuProcess(["tokens", "list"], databaseURL: database.url)
+            #expect(try await all.waitForExit() == 0)
+            #expect(all.log.contains("acme-hmrc") && all.log.contains("acme-ird"), "log:\n\(all.log)")
         }
     }
 }

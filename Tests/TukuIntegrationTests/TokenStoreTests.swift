@@ -42,7 +42,7 @@ struct TokenStoreTests {
         try await TestDatabase.withFresh { client, _ in
             let store = self.store(client)
             try await store.store(
-                name: "myir-payroll-admin",
+                name: "myir-payroll-admin", gateway: .ird,
                 tokens: TokenSet(
                     accessToken: Secret("plain-access-XYZ"), expiresAt: Date().addingTimeInterval(3600),
                     refreshToken: Secret("plain-refresh-XYZ")),
@@ -51,13 +51,13 @@ struct TokenStoreTests {
                 "SELECT count(*)::int8 FROM tuku.oauth_tokens WHERE position('plain-' in encode(access_token, 'escape') || encode(refresh_token, 'escape')) > 0",
                 as: Int64.self)
             #expect(leaked == 0)
-            let grant = try await store.accessToken(forTenant: "kiwi-co", refresher: CountingRefresher())
+            let grant = try await store.accessToken(forTenant: "kiwi-co", gateway: .ird, refresher: CountingRefresher())
             #expect(grant.accessToken.value == "plain-access-XYZ")
             #expect("\(grant.accessToken)" == "<redacted>")
-            await #expect(throws: TokenError.self) { try await store.accessToken(forTenant: "stranger", refresher: CountingRefresher()) }
+            await #expect(throws: TokenError.self) { try await store.accessToken(forTenant: "stranger", gateway: .ird, refresher: CountingRefresher()) }
             // Another key cannot open what this one sealed.
             let other = TokenStore(client: client, cipher: try TokenCipher(base64: TokenCipher.generateKey()), logger: .test())
-            await #expect(throws: TokenError.self) { try await other.accessToken(forTenant: "acme", refresher: CountingRefresher()) }
+            await #expect(throws: TokenError.self) { try await other.accessToken(forTenant: "acme", gateway: .ird, refresher: CountingRefresher()) }
         }
     }
 
@@ -65,14 +65,14 @@ struct TokenStoreTests {
     func singleRefreshAcrossWorkers() async throws {
         try await TestDatabase.withFresh { client, _ in
             try await self.store(client).store(
-                name: "set-1",
+                name: "set-1", gateway: .ird,
                 tokens: TokenSet(accessToken: Secret("old"), expiresAt: Date().addingTimeInterval(-60), refreshToken: Secret("refresh-0")),
                 tenants: ["acme"])
             let refresher = CountingRefresher()
             let grants = try await withThrowingTaskGroup(of: AccessGrant.self) { group in
                 for _ in 0..<8 {
                     group.addTask {
-                        return try await self.store(client).accessToken(forTenant: "acme", refresher: refresher)
+                        return try await self.store(client).accessToken(forTenant: "acme", gateway: .ird, refresher: refresher)
                     }
                 }
                 return try await group.reduce(into: [AccessGrant]()) { $0.append($1) }
@@ -81,7 +81,7 @@ struct TokenStoreTests {
             #expect(Set(grants.map(\.accessToken.value)) == ["access-1-after-refresh-0"])
             #expect(Set(grants.map(\.generation)) == [2])
             // The rotated refresh token was stored before anyone used the new access token.
-            let next = try await self.store(client).accessToken(forTenant: "acme", refresher: refresher, replacingGeneration: 2)
+            let next = try await self.store(client).accessToken(forTenant: "acme", gateway: .ird, refresher: refresher, replacingGeneration: 2)
             #expect(next.accessToken.value == "access-2-after-refresh-1")
         }
     }
@@ -90,7 +90,7 @@ struct TokenStoreTests {
     func forcedRefreshOnce() async throws {
         try await TestDatabase.withFresh { client, _ in
             try await self.store(client).store(
-                name: "set-1",
+                name: "set-1", gateway: .ird,
                 tokens: TokenSet(
                     accessToken: Secret("revoked"), expiresAt: Date().addingTimeInterval(3600), refreshToken: Secret("refresh-0")),
                 tenants: ["acme"])
@@ -98,7 +98,7 @@ struct TokenStoreTests {
             let grants = try await withThrowingTaskGroup(of: AccessGrant.self) { group in
                 for _ in 0..<4 {
                     group.addTask {
-                        try await self.store(client).accessToken(forTenant: "acme", refresher: refresher, replacingGeneration: 1)
+                        try await self.store(client).accessToken(forTenant: "acme", gateway: .ird, refresher: refresher, replacingGeneration: 1)
                     }
                 }
                 return try await group.reduce(into: [AccessGrant]()) { $0.append($1) }
@@ -112,16 +112,16 @@ struct TokenStoreTests {
     func refusedRefresh() async throws {
         try await TestDatabase.withFresh { client, _ in
             try await self.store(client).store(
-                name: "set-1",
+                name: "set-1", gateway: .ird,
                 tokens: TokenSet(accessToken: Secret("old"), expiresAt: Date().addingTimeInterval(-60), refreshToken: Secret("reused")),
                 tenants: ["acme"])
             await #expect(throws: TokenError.self) {
-                try await self.store(client).accessToken(forTenant: "acme", refresher: CountingRefresher(refuse: true))
+                try await self.store(client).accessToken(forTenant: "acme", gateway: .ird, refresher: CountingRefresher(refuse: true))
             }
             #expect(try await client.scalar("SELECT needs_authorisation_since IS NOT NULL FROM tuku.oauth_tokens", as: Bool.self))
             let refresher = CountingRefresher()
             do {
-                _ = try await self.store(client).accessToken(forTenant: "acme", refresher: refresher)
+                _ = try await self.store(client).accessToken(forTenant: "acme", gateway: .ird, refresher: refresher)
                 Issue.record("a set needing authorisation was used")
             } catch let error as TokenError {
                 // The job's error says why, not just that there is no token.

@@ -153,10 +153,10 @@ struct TokensAuthorizeTests {
                     tokenURL: "https://\(sandbox.mutualTLSAddress)/oauth/token", clientID: "tuku-test", clientSecret: Secret("test-secret"),
                     transport: transport, logger: .test())
                 let store = TokenStore(client: client, cipher: try TokenCipher(base64: key), logger: .test())
-                let stored = try await store.accessToken(forTenant: "kiwi", refresher: refresher)
+                let stored = try await store.accessToken(forTenant: "kiwi", gateway: .ird, refresher: refresher)
                 #expect(!log.contains(stored.accessToken.value))
                 #expect(try await Self.isActive(stored.accessToken, sandbox: sandbox, transport: transport))
-                let refreshed = try await store.accessToken(forTenant: "acme", refresher: refresher, replacingGeneration: stored.generation)
+                let refreshed = try await store.accessToken(forTenant: "acme", gateway: .ird, refresher: refresher, replacingGeneration: stored.generation)
                 #expect(refreshed.generation > stored.generation)
                 #expect(refreshed.accessToken != stored.accessToken)
                 #expect(try await Self.isActive(refreshed.accessToken, sandbox: sandbox, transport: transport))

@@ -11,7 +11,8 @@ import X509
 final class TestTLSServer: Sendable {
     /// What the server does once it has read a whole request.
     enum Behaviour: Sendable {
-        /// 200 with `peer=<client certificate subject or none>;tls=<version>;body=<request body>`.
+        /// 200 with `method=<method>;content-type=<or none>;content-length=<or none>;peer=<client certificate subject or
+        /// none>;tls=<version>;body=<request body>`.
         case echo
         /// Never answers.
         case stall
@@ -99,6 +100,7 @@ final class TestTLSServer: Sendable {
 
         let behaviour: Behaviour
         var body = ByteBuffer()
+        var head: HTTPRequestHead?
 
         init(behaviour: Behaviour) {
             self.behaviour = behaviour
@@ -106,7 +108,8 @@ final class TestTLSServer: Sendable {
 
         func channelRead(context: ChannelHandlerContext, data: NIOAny) {
             switch self.unwrapInboundIn(data) {
-            case .head:
+            case .head(let head):
+                self.head = head
                 self.body.clear()
             case .body(var part):
                 self.body.writeBuffer(&part)
@@ -118,7 +121,11 @@ final class TestTLSServer: Sendable {
                         .flatMap { $0 }
                         .flatMap { try? Certificate(derEncoded: $0.toDERBytes()).subject.description } ?? "none"
                     let version = (try? context.pipeline.syncOperations.nioSSL_tlsVersion()).flatMap { $0 }
-                    let text = "peer=\(peer);tls=\(version.map { "\($0)" } ?? "none");body=\(String(buffer: self.body))"
+                    let method = self.head.map { "\($0.method)" } ?? "none"
+                    let contentType = self.head?.headers.first(name: "Content-Type") ?? "none"
+                    let contentLength = self.head?.headers.first(name: "Content-Length") ?? "none"
+                    let text =
+                        "method=\(method);content-type=\(contentType);content-length=\(contentLength);peer=\(peer);tls=\(version.map { "\($0)" } ?? "none");body=\(String(buffer: self.body))"
                     self.respond(context: context, body: ByteBuffer(string: text))
                 case .respond(let bytes):
                     self.respond(context: context, body: ByteBuffer(repeating: UInt8(ascii: "x"), count: bytes))

@@ -11,8 +11,9 @@ import NIOSSL
 /// executable wraps that in a ServiceLifecycle service). Every PEM file is loaded and checked in `init`, so a bad file
 /// fails at start-up.
 ///
-/// ``post(url:body:headers:timeout:logger:)`` sends one request and reads the whole response. Failures are
-/// ``TransportError``s whose code says whether the request may have reached the gateway.
+/// ``send(_:url:body:headers:timeout:logger:)`` sends one request (any method, any content type) and reads the whole
+/// response; ``post(url:body:headers:timeout:logger:)`` is the `POST` form. Failures are ``TransportError``s whose
+/// code says whether the request may have reached the gateway.
 ///
 /// The transport never logs headers or bodies: the `Authorization` header and the payloads stay out of logs.
 public final class GatewayTransport: Sendable {
@@ -68,20 +69,8 @@ public final class GatewayTransport: Sendable {
         self.client = HTTPClient(eventLoopGroup: eventLoopGroup, configuration: http, backgroundActivityLogger: logger)
     }
 
-    /// Sends `body` with `POST` and returns the complete response.
-    ///
-    /// The deadline covers everything: waiting for a connection, sending, and reading the whole response body.
-    ///
-    /// - Parameters:
-    ///   - url: An `https` URL, typically ``GatewayEndpoint/url(for:)``.
-    ///   - body: The request body (a SOAP envelope).
-    ///   - headers: Request headers such as `Content-Type` and `Authorization`. `Content-Length` is set by the
-    ///     transport.
-    ///   - timeout: The deadline for this call; `nil` uses ``Configuration/Timeouts/request`` (60 seconds by default).
-    ///   - logger: The caller's logger (with its job metadata); defaults to the transport's.
-    /// - Returns: The status, headers, body and latency. Any HTTP status is a response, not an error.
-    /// - Throws: A ``TransportError``; its ``TransportError/requestMayHaveReachedGateway`` says whether the outcome is
-    ///   unknown.
+    /// Sends `body` with `POST` and returns the complete response; see
+    /// ``send(_:url:body:headers:timeout:logger:)``.
     public func post(
         url: String,
         body: ByteBuffer,
@@ -89,22 +78,65 @@ public final class GatewayTransport: Sendable {
         timeout: Duration? = nil,
         logger: Logger? = nil
     ) async throws(TransportError) -> GatewayHTTPResponse {
+        try await self.send(.POST, url: url, body: body, headers: headers, timeout: timeout, logger: logger)
+    }
+
+    /// Sends one request with `method` and returns the complete response.
+    ///
+    /// The deadline covers everything: waiting for a connection, sending, and reading the whole response body.
+    ///
+    /// A request with a body marks the moment its head is written (``RequestSendMarker``): before it, a failure
+    /// proves the gateway never saw the request. A request without a body (`GET`) has no such moment to observe
+    /// (AsyncHTTPClient writes its head without pulling anything), so its failures count as possibly delivered
+    /// unless the error itself proves otherwise (no connection could be made, the TLS handshake was rejected, the
+    /// pool had no connection in time); that is the safe side, and a `GET` changes nothing anyway. Its
+    /// ``GatewayHTTPResponse/sentAfter`` is `nil`, so pacing reports it as of its answer.
+    ///
+    /// - Parameters:
+    ///   - method: The HTTP method (`GET`, `POST`, ...). `GET`, `HEAD` and `DELETE` take no body.
+    ///   - url: An `https` URL, typically ``GatewayEndpoint/url(for:)``.
+    ///   - body: The request body in whatever content type `headers` names (a SOAP envelope, JSON, a form), or
+    ///     `nil` for none.
+    ///   - headers: Request headers such as `Content-Type`, `Accept` and `Authorization`. `Content-Length` is set by
+    ///     the transport.
+    ///   - timeout: The deadline for this call; `nil` uses ``Configuration/Timeouts/request`` (60 seconds by default).
+    ///   - logger: The caller's logger (with its job metadata); defaults to the transport's.
+    /// - Returns: The status, headers, body and latency. Any HTTP status is a response, not an error.
+    /// - Throws: A ``TransportError``; its ``TransportError/requestMayHaveReachedGateway`` says whether the outcome is
+    ///   unknown.
+    public func send(
+        _ method: HTTPMethod,
+        url: String,
+        body: ByteBuffer?,
+        headers: HTTPHeaders = [:],
+        timeout: Duration? = nil,
+        logger: Logger? = nil
+    ) async throws(TransportError) -> GatewayHTTPResponse {
         let logger = logger ?? self.logger
         let timeout = timeout ?? self.configuration.timeouts.request
         let endpoint = try Self.safeEndpoint(url)
-        guard body.readableBytes <= self.configuration.maximumRequestBodySize else {
+        let bodySize = body?.readableBytes ?? 0
+        guard bodySize <= self.configuration.maximumRequestBodySize else {
             throw TransportError(
                 .bodyTooLarge,
-                "the request body (\(body.readableBytes) bytes) is larger than the maximum of \(self.configuration.maximumRequestBodySize) bytes",
+                "the request body (\(bodySize) bytes) is larger than the maximum of \(self.configuration.maximumRequestBodySize) bytes",
                 requestMayHaveReachedGateway: false, endpoint: endpoint)
+        }
+        if body != nil, [.GET, .HEAD, .DELETE].contains(method) {
+            throw TransportError(
+                .invalidConfiguration, "a \(method) request takes no body", requestMayHaveReachedGateway: false, endpoint: endpoint)
         }
 
         let marker = RequestSendMarker()
         var request = HTTPClientRequest(url: url)
-        request.method = .POST
+        request.method = method
         request.headers = headers
         request.headers.remove(name: "Content-Length")
-        request.body = .stream(marker.body(body), length: .known(Int64(body.readableBytes)))
+        if let body {
+            request.body = .stream(marker.body(body), length: .known(Int64(body.readableBytes)))
+        }
+        // Without a body the head's writing cannot be observed: count the request as possibly sent (see above).
+        let headSent = { body == nil || marker.requestHeadSent }
 
         let clock = ContinuousClock()
         let start = clock.now
@@ -158,13 +190,14 @@ public final class GatewayTransport: Sendable {
                 "gateway call finished",
                 metadata: [
                     "gateway.endpoint": "\(endpoint)",
+                    "gateway.method": "\(method)",
                     "gateway.http_status": "\(response.status.code)",
                     "gateway.latency_ms": "\(Self.milliseconds(response.latency))",
                     "gateway.response_bytes": "\(response.body.readableBytes)",
                 ])
             return response
         } catch {
-            let failure = TransportError.classify(error, requestHeadSent: marker.requestHeadSent, endpoint: endpoint, timeout: timeout)
+            let failure = TransportError.classify(error, requestHeadSent: headSent(), endpoint: endpoint, timeout: timeout)
             // Any failure may have cost the connection it ran on (a timed-out one is closed by the client).
             self.connections.ended(
                 openedConnection: ConnectionEstimate.openedConnection(sentAfter: marker.requestHeadSentAt.map { $0 - start - waited }),
