@@ -98,6 +98,17 @@ let package = Package(
             ],
             swiftSettings: strictSwift6
         ),
+        // HMRC's VAT (MTD) API client pieces: payloads and HMRC's checks, fraud prevention headers, requests, outcome
+        // classification, redirects. Plain values, no I/O.
+        .target(
+            name: "TukuHMRC",
+            dependencies: [
+                "TukuCore",
+                "TukuGateway",
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: strictSwift6
+        ),
         // The job kinds of jobs/ (embedded at build time) and their handlers: IRD filings through the gateway.
         .target(
             name: "TukuFiling",
@@ -152,6 +163,7 @@ let package = Package(
                 "TukuWorker",
                 "TukuIRD",
                 "TukuGateway",
+                "TukuHMRC",
                 "TukuFiling",
                 "TukuSandbox",
                 "TukuMetrics",
@@ -219,6 +231,16 @@ let package = Package(
         .testTarget(
             name: "TukuIRDTests",
             dependencies: ["TukuIRD", "TukuGateway"],
+            swiftSettings: strictSwift6
+        ),
+        .testTarget(
+            name: "TukuHMRCTests",
+            dependencies: [
+                "TukuCore",
+                "TukuGateway",
+                "TukuHMRC",
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
             swiftSettings: strictSwift6
         ),
         .testTarget(
