@@ -239,6 +239,8 @@ let package = Package(
                 "TukuCore",
                 "TukuGateway",
                 "TukuHMRC",
+                // The sandbox's fraud prevention check, which follows HMRC's Test Fraud Prevention Headers API.
+                "TukuSandbox",
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
             swiftSettings: strictSwift6
