@@ -1,14 +1,15 @@
 import ArgumentParser
 import Foundation
-#if canImport(FoundationXML)
-import FoundationXML
-#endif
-import TukuFiling
 import NIOHTTP1
 import TukuCore
+import TukuFiling
 import TukuGateway
 import TukuHMRC
 import TukuIRD
+
+#if canImport(FoundationXML)
+import FoundationXML
+#endif
 
 struct RenderCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -32,7 +33,8 @@ struct RenderCommand: ParsableCommand {
     @Argument(help: "The payload JSON file (as inserted into tuku.jobs.payload), or - for standard input.") var payload: String
     @Option(name: .customLong("software-provider"), help: "softwareProvider sent to IRD.") var softwareProvider = "Tuku"
     @Flag(help: "Print only the request element inside the SOAP body, as IRD's XSDs define it.") var payloadOnly = false
-    @Option(help: "The operation, when the kind's payload serves more than one: RetrieveReturn for ird.ei.status, view for hmrc.vat.return.")
+    @Option(
+        help: "The operation, when the kind's payload serves more than one: RetrieveReturn for ird.ei.status, view for hmrc.vat.return.")
     var operation: String?
     @Option(
         name: .customLong("fraud-vendor-config"),

@@ -41,18 +41,22 @@ struct FraudPreventionHeadersTests {
     func sandboxAccepts() throws {
         let web = try HMRCFixtures.headers().headers(for: Self.client(), now: Self.now)
         #expect(HMRCFraudPreventionCheck.problems(web) == [])
-        let batch = try HMRCFixtures.headers().headers(for: FraudPreventionClientValues(connectionMethod: .batchProcessDirect), now: Self.now)
+        let batch = try HMRCFixtures.headers().headers(
+            for: FraudPreventionClientValues(connectionMethod: .batchProcessDirect), now: Self.now)
         #expect(HMRCFraudPreventionCheck.problems(batch) == [])
     }
 
     @Test("BATCH_PROCESS_DIRECT: the process's own values, local IPs stamped when the call is built")
     func batch() throws {
-        let headers = try HMRCFixtures.headers().headers(for: FraudPreventionClientValues(connectionMethod: .batchProcessDirect), now: Self.now)
+        let headers = try HMRCFixtures.headers().headers(
+            for: FraudPreventionClientValues(connectionMethod: .batchProcessDirect), now: Self.now)
         #expect(headers.first(name: "Gov-Client-Connection-Method") == "BATCH_PROCESS_DIRECT")
         #expect(headers.first(name: "Gov-Client-Local-IPs") == "10.1.2.3,fe80%3A%3A1")
         #expect(headers.first(name: "Gov-Client-Local-IPs-Timestamp") == "2026-12-05T06:50:12.345Z")
         #expect(headers.first(name: "Gov-Client-MAC-Addresses") == "ea%3A43%3A1a%3A5c%3A19%3A87")
-        #expect(headers.first(name: "Gov-Client-User-Agent") == "os-family=Linux&os-version=Debian%2012&device-manufacturer=QEMU&device-model=Standard%20PC")
+        #expect(
+            headers.first(name: "Gov-Client-User-Agent")
+                == "os-family=Linux&os-version=Debian%2012&device-manufacturer=QEMU&device-model=Standard%20PC")
         #expect(headers.first(name: "Gov-Vendor-Public-IP") == nil)
         #expect(headers.first(name: "Gov-Client-Public-IP") == nil)
     }

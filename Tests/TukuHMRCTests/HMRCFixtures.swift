@@ -9,19 +9,21 @@ enum HMRCFixtures {
         .deletingLastPathComponent()  // Tests
         .deletingLastPathComponent()  // repository root
 
-    static var webFraudPrevention: [String: Any] { [
-        "connectionMethod": "WEB_APP_VIA_SERVER",
-        "publicIP": "198.51.100.7",
-        "publicIPTimestamp": "2026-12-05T06:40:12.345Z",
-        "publicPort": 51234,
-        "deviceID": "beec798b-b366-47fa-b1f8-92cede14a1ce",
-        "userIDs": ["acme-payroll": "alice smith&co"],
-        "timezone": "UTC+00:00",
-        "screens": [["width": 1920, "height": 1080, "scalingFactor": 1.25, "colourDepth": 24]],
-        "windowSize": ["width": 1256, "height": 803],
-        "browserJSUserAgent": "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36",
-        "multiFactor": [["type": "TOTP", "timestamp": "2026-12-05T06:39Z", "uniqueReference": "c6f1a7b2"]],
-    ] }
+    static var webFraudPrevention: [String: Any] {
+        [
+            "connectionMethod": "WEB_APP_VIA_SERVER",
+            "publicIP": "198.51.100.7",
+            "publicIPTimestamp": "2026-12-05T06:40:12.345Z",
+            "publicPort": 51234,
+            "deviceID": "beec798b-b366-47fa-b1f8-92cede14a1ce",
+            "userIDs": ["acme-payroll": "alice smith&co"],
+            "timezone": "UTC+00:00",
+            "screens": [["width": 1920, "height": 1080, "scalingFactor": 1.25, "colourDepth": 24]],
+            "windowSize": ["width": 1256, "height": 803],
+            "browserJSUserAgent": "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36",
+            "multiFactor": [["type": "TOTP", "timestamp": "2026-12-05T06:39Z", "uniqueReference": "c6f1a7b2"]],
+        ]
+    }
 
     /// HMRC's own OpenAPI example (`example-1`), boxes as JSON numbers, plus the fraud prevention values.
     static func returnObject(_ changes: [String: Any?] = [:]) -> [String: Any] {

@@ -36,9 +36,12 @@ struct HMRCOutcomeClassifierTests {
         }
     }
 
-    static let receiptBody = #"{"processingDate":"2026-12-05T06:41:02.123Z","paymentIndicator":"DD","formBundleNumber":"256660290587","chargeRefNumber":"aCxFaNx0FZsCvyWF"}"#
-    static let returnBody = #"{"periodKey":"A001","vatDueSales":105.50,"vatDueAcquisitions":-100.45,"totalVatDue":5.05,"vatReclaimedCurrPeriod":105.15,"netVatDue":100.10,"totalValueSalesExVAT":300.00,"totalValuePurchasesExVAT":300.00,"totalValueGoodsSuppliedExVAT":3000.00,"totalAcquisitionsExVAT":3000.00}"#
-    static let obligationsBody = #"{"obligations":[{"start":"2026-01-01","end":"2026-03-31","due":"2026-05-07","status":"O","periodKey":"26A1"}]}"#
+    static let receiptBody =
+        #"{"processingDate":"2026-12-05T06:41:02.123Z","paymentIndicator":"DD","formBundleNumber":"256660290587","chargeRefNumber":"aCxFaNx0FZsCvyWF"}"#
+    static let returnBody =
+        #"{"periodKey":"A001","vatDueSales":105.50,"vatDueAcquisitions":-100.45,"totalVatDue":5.05,"vatReclaimedCurrPeriod":105.15,"netVatDue":100.10,"totalValueSalesExVAT":300.00,"totalValuePurchasesExVAT":300.00,"totalValueGoodsSuppliedExVAT":3000.00,"totalAcquisitionsExVAT":3000.00}"#
+    static let obligationsBody =
+        #"{"obligations":[{"start":"2026-01-01","end":"2026-03-31","due":"2026-05-07","status":"O","periodKey":"26A1"}]}"#
 
     static func exchange(_ row: Row) -> HMRCExchange {
         guard let status = Int(row.http) else {
@@ -79,8 +82,10 @@ struct HMRCOutcomeClassifierTests {
         }
         let codes = Set(rows.map(\.code))
         for code in [
-            "DUPLICATE_SUBMISSION", "CLIENT_OR_AGENT_NOT_AUTHORISED", "INVALID_CREDENTIALS", "MESSAGE_THROTTLED_OUT", "SCHEDULED_MAINTENANCE",
-            "VAT_TOTAL_VALUE", "VAT_NET_VALUE", "INVALID_MONETARY_AMOUNT", "NOT_FINALISED", "VRN_INVALID", "PERIOD_KEY_INVALID", "NOT_FOUND",
+            "DUPLICATE_SUBMISSION", "CLIENT_OR_AGENT_NOT_AUTHORISED", "INVALID_CREDENTIALS", "MESSAGE_THROTTLED_OUT",
+            "SCHEDULED_MAINTENANCE",
+            "VAT_TOTAL_VALUE", "VAT_NET_VALUE", "INVALID_MONETARY_AMOUNT", "NOT_FINALISED", "VRN_INVALID", "PERIOD_KEY_INVALID",
+            "NOT_FOUND",
         ] {
             #expect(codes.contains(code), "no row for \(code)")
         }
@@ -122,7 +127,8 @@ struct HMRCOutcomeClassifierTests {
 
     @Test("a rejection keeps HMRC's code and every errors[] path as a problem")
     func rejection() {
-        let body = #"{"code":"INVALID_REQUEST","message":"Invalid request","errors":[{"code":"INVALID_MONETARY_AMOUNT","message":"amount should be a monetary value","path":"/vatDueSales"},{"code":"INVALID_NUMERIC_VALUE","message":"please provide a numeric field","path":"/boxes/1/value"}]}"#
+        let body =
+            #"{"code":"INVALID_REQUEST","message":"Invalid request","errors":[{"code":"INVALID_MONETARY_AMOUNT","message":"amount should be a monetary value","path":"/vatDueSales"},{"code":"INVALID_NUMERIC_VALUE","message":"please provide a numeric field","path":"/boxes/1/value"}]}"#
         let outcome = Self.classifier.classify(
             .response(status: 400, headers: HTTPHeaders(), body: Data(body.utf8)), operation: .submitReturn, now: Self.now)
         let error = outcome.jobError
@@ -140,12 +146,15 @@ struct HMRCOutcomeClassifierTests {
     func distinctCodes() {
         func classify(_ code: String) -> HMRCOutcome {
             Self.classifier.classify(
-                .response(status: 403, headers: HTTPHeaders(), body: Data(#"{"code":"\#(code)","message":"m"}"#.utf8)), operation: .submitReturn,
+                .response(status: 403, headers: HTTPHeaders(), body: Data(#"{"code":"\#(code)","message":"m"}"#.utf8)),
+                operation: .submitReturn,
                 now: Self.now)
         }
         #expect(classify("DUPLICATE_SUBMISSION").jobError?.code == "hmrc_duplicate_submission")
         #expect(classify("CLIENT_OR_AGENT_NOT_AUTHORISED").jobError?.code == "hmrc_consent_required")
-        #expect(classify("CLIENT_OR_AGENT_NOT_AUTHORISED").gatewayOutcome == .rejected(code: nil, message: "HMRC CLIENT_OR_AGENT_NOT_AUTHORISED: m"))
+        #expect(
+            classify("CLIENT_OR_AGENT_NOT_AUTHORISED").gatewayOutcome
+                == .rejected(code: nil, message: "HMRC CLIENT_OR_AGENT_NOT_AUTHORISED: m"))
     }
 
     @Test("Retry-After as an HTTP-date is read against now")
@@ -153,7 +162,8 @@ struct HMRCOutcomeClassifierTests {
         var headers = HTTPHeaders()
         headers.add(name: "Retry-After", value: "Sat, 05 Dec 2026 06:11:42 GMT")
         let outcome = Self.classifier.classify(
-            .response(status: 429, headers: headers, body: Data()), operation: .submitReturn, now: Date(timeIntervalSince1970: 1_796_451_072))
+            .response(status: 429, headers: headers, body: Data()), operation: .submitReturn,
+            now: Date(timeIntervalSince1970: 1_796_451_072))
         #expect(outcome == .throttled(retryAfter: .seconds(30)))
     }
 }

@@ -32,7 +32,9 @@ struct HMRCRequestTests {
         #expect(lookup.headers.first(name: "Accept") == "application/vnd.hmrc.1.0+json")
         let open = try VATObligationsPayload.decodeValidated(
             from: HMRCFixtures.json(["vrn": "123456789", "status": "O", "fraudPrevention": ["connectionMethod": "BATCH_PROCESS_DIRECT"]]))
-        #expect(HMRCRequest.obligations(open, fraudPreventionHeaders: HTTPHeaders()).path == "/organisations/vat/123456789/obligations?status=O")
+        #expect(
+            HMRCRequest.obligations(open, fraudPreventionHeaders: HTTPHeaders()).path == "/organisations/vat/123456789/obligations?status=O"
+        )
     }
 
     /// Varied valid returns (SplitMix64, fixed seed): edge amounts at every box's limits, credits and debits, 0.01 steps.
@@ -83,8 +85,12 @@ struct HMRCRequestTests {
         let payloads = try Self.generatedPayloads(count: 200)
         var lines = payloads.map { "VATReturnDeclaration\t" + String(decoding: $0.requestBody, as: UTF8.self) }
         // Controls: the validator must be able to say no.
-        lines.append(#"VATReturnDeclaration\#t{"periodKey":"A001","vatDueSales":1.005,"vatDueAcquisitions":0,"totalVatDue":0,"vatReclaimedCurrPeriod":0,"netVatDue":0,"totalValueSalesExVAT":0,"totalValuePurchasesExVAT":0,"totalValueGoodsSuppliedExVAT":0,"totalAcquisitionsExVAT":0,"finalised":true}"#)
-        lines.append(#"VATReturnDeclaration\#t{"periodKey":"A001","vatDueSales":0,"vatDueAcquisitions":0,"totalVatDue":0,"vatReclaimedCurrPeriod":0,"netVatDue":-1.00,"totalValueSalesExVAT":0,"totalValuePurchasesExVAT":0,"totalValueGoodsSuppliedExVAT":0,"totalAcquisitionsExVAT":0,"finalised":true}"#)
+        lines.append(
+            #"VATReturnDeclaration\#t{"periodKey":"A001","vatDueSales":1.005,"vatDueAcquisitions":0,"totalVatDue":0,"vatReclaimedCurrPeriod":0,"netVatDue":0,"totalValueSalesExVAT":0,"totalValuePurchasesExVAT":0,"totalValueGoodsSuppliedExVAT":0,"totalAcquisitionsExVAT":0,"finalised":true}"#
+        )
+        lines.append(
+            #"VATReturnDeclaration\#t{"periodKey":"A001","vatDueSales":0,"vatDueAcquisitions":0,"totalVatDue":0,"vatReclaimedCurrPeriod":0,"netVatDue":-1.00,"totalValueSalesExVAT":0,"totalValuePurchasesExVAT":0,"totalValueGoodsSuppliedExVAT":0,"totalAcquisitionsExVAT":0,"finalised":true}"#
+        )
         let verdicts = try Self.schemaCheck(lines)
         #expect(verdicts.count == lines.count)
         let bad = zip(payloads.indices, verdicts).filter { $0.1 != "ok" }

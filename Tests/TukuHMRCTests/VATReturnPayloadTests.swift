@@ -63,7 +63,8 @@ struct VATReturnPayloadTests {
         let problems = Self.problems(object)
         #expect(
             problems.map(\.path).sorted() == [
-                "finalised", "netVatDue", "periodKey", "totalValuePurchasesExVAT", "totalValueSalesExVAT", "totalVatDue", "vatDueAcquisitions",
+                "finalised", "netVatDue", "periodKey", "totalValuePurchasesExVAT", "totalValueSalesExVAT", "totalVatDue",
+                "vatDueAcquisitions",
                 "vatDueSale", "vatDueSales", "vrn",
             ])
         #expect(problems.first { $0.path == "vrn" }?.reason.contains("VRN_INVALID") == true)

@@ -94,7 +94,7 @@ struct RenderCommandTests {
 
     static let hmrcReturn = TestCertificates.repositoryRoot.appendingPathComponent("Tests/Fixtures/hmrc-payloads/vat-return.json").path
 
-    @Test("render hmrc.vat.return: the JSON body alone on standard output passes HMRC's OpenAPI schema; headers without credentials on standard error")
+    @Test("render hmrc.vat.return: the JSON body alone on stdout passes HMRC's OpenAPI schema; headers, no credentials, on stderr")
     func hmrcReturn() throws {
         let tuku = try TukuProcess.executableURL().path
         let root = TestCertificates.repositoryRoot

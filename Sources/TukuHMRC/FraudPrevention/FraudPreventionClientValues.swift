@@ -168,7 +168,8 @@ struct RawFraudPrevention: Decodable, Sendable, Hashable {
         }
         let window = problems.optional(self.windowSize, path("windowSize")).map {
             FraudPreventionClientValues.WindowSize(
-                width: problems.optional($0.width, path("windowSize.width")), height: problems.optional($0.height, path("windowSize.height")))
+                width: problems.optional($0.width, path("windowSize.width")),
+                height: problems.optional($0.height, path("windowSize.height")))
         }
         let factors = problems.optional(self.multiFactor, path("multiFactor"))?.enumerated().map { index, factor in
             let at = path("multiFactor[\(index)]")

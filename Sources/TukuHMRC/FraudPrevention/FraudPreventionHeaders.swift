@@ -93,7 +93,9 @@ public struct FraudPreventionHeaders: Sendable {
             if batch.localIPs.isEmpty || batch.localIPs.contains(where: { Self.ipKind($0) == nil }) {
                 add("batchProcess.localIPs", "Gov-Client-Local-IPs: at least one IP address, each valid")
             }
-            if batch.macAddresses.isEmpty || batch.macAddresses.contains(where: { !Self.matches($0, #"^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$"#) }) {
+            if batch.macAddresses.isEmpty
+                || batch.macAddresses.contains(where: { !Self.matches($0, #"^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$"#) })
+            {
                 add("batchProcess.macAddresses", "Gov-Client-MAC-Addresses: at least one MAC address aa:bb:cc:dd:ee:ff")
             }
             if !Self.matches(batch.timezone, Self.timezonePattern) { add("batchProcess.timezone", "Gov-Client-Timezone: not UTC±hh:mm") }
@@ -103,7 +105,8 @@ public struct FraudPreventionHeaders: Sendable {
             if batch.userIDs.isEmpty { add("batchProcess.userIDs", "Gov-Client-User-IDs: at least one key=value pair is required") }
         }
         guard problems.isEmpty else {
-            throw JobError(code: "fraud_vendor_config_invalid", message: "the fraud prevention vendor configuration is not usable", problems: problems)
+            throw JobError(
+                code: "fraud_vendor_config_invalid", message: "the fraud prevention vendor configuration is not usable", problems: problems)
         }
         self.configuration = configuration
     }
@@ -139,7 +142,9 @@ public struct FraudPreventionHeaders: Sendable {
         }
         let device = check.value(client.deviceID, "Gov-Client-Device-ID", "deviceID") { UUID(uuidString: $0) == nil ? "not a UUID" : nil }
         let users = check.value(client.userIDs, "Gov-Client-User-IDs", "userIDs") { ids in
-            ids.isEmpty ? "at least one user id is required" : ids.contains(where: { $0.key.isEmpty || $0.value.isEmpty }) ? "keys and values must not be empty" : nil
+            ids.isEmpty
+                ? "at least one user id is required"
+                : ids.contains(where: { $0.key.isEmpty || $0.value.isEmpty }) ? "keys and values must not be empty" : nil
         }
         let zone = check.value(client.timezone, "Gov-Client-Timezone", "timezone") {
             Self.matches($0, Self.timezonePattern) ? nil : "not a UTC offset UTC±hh:mm"
@@ -201,7 +206,9 @@ public struct FraudPreventionHeaders: Sendable {
             }.joined(separator: ","))
         headers.add(name: "Gov-Client-Timezone", value: zone)
         headers.add(name: "Gov-Client-User-IDs", value: Self.keyValues(users.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }))
-        headers.add(name: "Gov-Client-Window-Size", value: Self.keyValues([("width", String(window.width ?? 0)), ("height", String(window.height ?? 0))]))
+        headers.add(
+            name: "Gov-Client-Window-Size",
+            value: Self.keyValues([("width", String(window.width ?? 0)), ("height", String(window.height ?? 0))]))
         // Specification 3.3: the first hop is the vendor's own server, by = Gov-Vendor-Public-IP, for = the client.
         headers.add(name: "Gov-Vendor-Forwarded", value: Self.keyValues([("by", vendorIP), ("for", ip)]))
         addVendor(to: &headers, publicIP: vendorIP)

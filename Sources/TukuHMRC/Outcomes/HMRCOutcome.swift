@@ -52,7 +52,8 @@ public enum HMRCOutcome: Sendable, Hashable {
         case .needsConsent(let error):
             return JobError(
                 code: "hmrc_consent_required",
-                message: "the token cannot act for this VAT registration (\(error.summary)): the client must authorise the agent, or the user grant access again",
+                message:
+                    "the token cannot act for this VAT registration (\(error.summary)): the client must authorise the agent, or the user grant access again",
                 problems: Self.problems(error))
         case .rejected(let status, let error):
             return JobError(code: "gateway_rejected", message: Self.rejectionText(status, error), problems: error.flatMap(Self.problems))

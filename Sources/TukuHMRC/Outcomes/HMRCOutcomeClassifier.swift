@@ -70,7 +70,8 @@ public struct HMRCOutcomeClassifier: Sendable {
         return HMRCReceipt(
             receiptID: headers.first(name: "Receipt-ID"), receiptTimestamp: headers.first(name: "Receipt-Timestamp"),
             correlationID: headers.first(name: "X-CorrelationId"), processingDate: parsed?.processingDate,
-            formBundleNumber: parsed?.formBundleNumber, chargeRefNumber: parsed?.chargeRefNumber, paymentIndicator: parsed?.paymentIndicator)
+            formBundleNumber: parsed?.formBundleNumber, chargeRefNumber: parsed?.chargeRefNumber, paymentIndicator: parsed?.paymentIndicator
+        )
     }
 
     private func clamp(_ delay: Duration) -> Duration {

@@ -142,12 +142,15 @@ public struct VATReturnPayload: Sendable, Hashable {
         let box9 = money(raw.totalAcquisitionsExVAT, "totalAcquisitionsExVAT", range: wholeRange, whole: true)
 
         if let box1, let box2, let box3, box1.adding(box2) != box3 {
-            problems.add("totalVatDue", "must equal vatDueSales + vatDueAcquisitions (\(box1.adding(box2).map { "\($0)" } ?? "overflow")) (VAT_TOTAL_VALUE)")
+            problems.add(
+                "totalVatDue",
+                "must equal vatDueSales + vatDueAcquisitions (\(box1.adding(box2).map { "\($0)" } ?? "overflow")) (VAT_TOTAL_VALUE)")
         }
         if let box3, let box4, let box5 {
             let net = box3.subtracting(box4).map { HMRCMoney(pence: Int64($0.pence.magnitude)) }
             if net != box5 {
-                problems.add("netVatDue", "must equal |totalVatDue − vatReclaimedCurrPeriod| (\(net.map { "\($0)" } ?? "overflow")) (VAT_NET_VALUE)")
+                problems.add(
+                    "netVatDue", "must equal |totalVatDue − vatReclaimedCurrPeriod| (\(net.map { "\($0)" } ?? "overflow")) (VAT_NET_VALUE)")
             }
         }
         let finalised = problems.required(raw.finalised, "finalised")

@@ -58,7 +58,8 @@ public struct HMRCRequest: Sendable, Equatable {
     public static func viewReturn(vrn: String, periodKey: String, fraudPreventionHeaders: HTTPHeaders) -> HMRCRequest {
         HMRCRequest(
             operation: .viewReturn, method: .GET,
-            path: "/organisations/vat/\(FraudPreventionHeaders.percentEncoded(vrn))/returns/\(FraudPreventionHeaders.percentEncoded(periodKey))",
+            path:
+                "/organisations/vat/\(FraudPreventionHeaders.percentEncoded(vrn))/returns/\(FraudPreventionHeaders.percentEncoded(periodKey))",
             headers: getHeaders(fraudPreventionHeaders), body: nil)
     }
 
