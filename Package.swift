@@ -282,6 +282,7 @@ let package = Package(
                 "TukuCore",
                 "TukuIRD",
                 "TukuGateway",
+                "TukuHMRC",
                 "TukuFiling",
                 "TukuPostgres",
                 "TukuSandbox",
