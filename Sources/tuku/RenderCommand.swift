@@ -270,11 +270,18 @@ extension DecodeCommand {
             }
             return
         }
+        if operation == .obligations, let obligations = HMRCObligations.parse(data) {
+            for obligation in obligations.obligations {
+                let received = obligation.received.map { " received \($0)" } ?? ""
+                let period = "\(obligation.periodKey) \(obligation.status) \(obligation.start)…\(obligation.end)"
+                print("obligation      \(period) due \(obligation.due)\(received)")
+            }
+        }
         Self.printOutcome(classifier.classify(exchange, operation: operation, now: Date()))
     }
 
     static func printOutcome(_ outcome: HMRCOutcome) {
-        if case .succeeded(let receipt) = outcome {
+        if case .succeeded(let receipt) = outcome, receipt != HMRCReceipt() {
             print("receiptID       \(receipt.receiptID ?? "-")")
             print("receiptTime     \(receipt.receiptTimestamp ?? "-")")
             print("correlationId   \(receipt.correlationID ?? "-")")

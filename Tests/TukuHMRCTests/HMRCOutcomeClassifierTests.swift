@@ -167,3 +167,19 @@ struct HMRCOutcomeClassifierTests {
         #expect(outcome == .throttled(retryAfter: .seconds(30)))
     }
 }
+
+@Suite("HMRC obligations answer")
+struct HMRCObligationsTests {
+    @Test("the obligations body is read into periods, open and fulfilled, and kept as the job result")
+    func parse() throws {
+        let body =
+            #"{"obligations":[{"start":"2017-01-01","end":"2017-03-31","due":"2017-05-07","status":"F","periodKey":"18A1","received":"2017-05-06"},{"start":"2017-04-01","end":"2017-06-30","due":"2017-08-07","status":"O","periodKey":"18A2"}]}"#
+        let obligations = try #require(HMRCObligations.parse(Data(body.utf8)))
+        #expect(obligations.obligations.map(\.periodKey) == ["18A1", "18A2"])
+        #expect(obligations.obligations.map(\.isOpen) == [false, true])
+        #expect(obligations.obligations[0].received == "2017-05-06")
+        let result = String(decoding: obligations.resultJSON, as: UTF8.self)
+        #expect(result.hasPrefix(#"{"obligations":[{"due":"2017-05-07","end":"2017-03-31","periodKey":"18A1","received":"2017-05-06""#))
+        #expect(HMRCObligations.parse(Data(#"{"code":"NOT_FOUND"}"#.utf8)) == nil)
+    }
+}

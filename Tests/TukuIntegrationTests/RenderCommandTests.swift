@@ -160,6 +160,11 @@ struct RenderCommandTests {
         let (_, none, _) = try Self.shell(
             "printf '%s' '{\"code\":\"NOT_FOUND\",\"message\":\"m\"}' | \"$1\" decode --hmrc lookup --http-status 404 -", [tuku])
         #expect(none.contains("lookup          none"))
+        let (_, periods, _) = try Self.shell(
+            "printf '%s' '{\"obligations\":[{\"start\":\"2026-01-01\",\"end\":\"2026-03-31\",\"due\":\"2026-05-07\",\"status\":\"O\",\"periodKey\":\"26A1\"}]}' | \"$1\" decode --hmrc obligations --http-status 200 -",
+            [tuku])
+        #expect(periods.contains("obligation      26A1 O 2026-01-01…2026-03-31 due 2026-05-07\n"))
+        #expect(!periods.contains("receiptID"))
         let (_, timeout, _) = try Self.shell("printf '' | \"$1\" decode --hmrc submit --http-status 504 -", [tuku])
         #expect(timeout.contains("outcome         outcomeUnknown\n"))
     }
