@@ -147,6 +147,7 @@ extension RenderCommand {
             }
             var head = "\(request.method.rawValue) <hmrc>\(request.path)\n"
             for header in request.headers { head += "\(header.name): \(header.value)\n" }
+            if let body = request.body { head += "Content-Length: \(body.count)\n" }
             head += "Authorization: Bearer <left out>\n"
             FileHandle.standardError.write(Data(head.utf8))
             if let body = request.body {

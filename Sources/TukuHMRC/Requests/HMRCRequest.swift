@@ -24,7 +24,7 @@ public struct HMRCRequest: Sendable, Equatable {
     public var method: HTTPMethod
     /// The path and query, percent-encoded, e.g. `/organisations/vat/123456789/returns/%23001`.
     public var path: String
-    /// Every header except `Authorization` (and `Host`, which the transport sets).
+    /// Every header except `Authorization`, and `Host` and `Content-Length`, which the transport sets.
     public var headers: HTTPHeaders
     /// The JSON body of a POST; `nil` for a GET.
     public var body: Data?
@@ -47,7 +47,6 @@ public struct HMRCRequest: Sendable, Equatable {
         var headers = HTTPHeaders()
         headers.add(name: "Accept", value: acceptValue)
         headers.add(name: "Content-Type", value: "application/json")
-        headers.add(name: "Content-Length", value: String(body.count))
         headers.add(contentsOf: fraudPreventionHeaders)
         return HMRCRequest(
             operation: .submitReturn, method: .POST, path: "/organisations/vat/\(payload.vrn)/returns", headers: headers, body: body)
