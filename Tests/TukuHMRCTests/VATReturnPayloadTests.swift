@@ -108,11 +108,27 @@ struct VATReturnPayloadTests {
         fraud["connectionMethod"] = "DESKTOP_APP_DIRECT"
         fraud["screens"] = [["width": "wide", "height": 1080, "scalingFactor": 1, "colourDepth": 24]]
         fraud["deviceId"] = "x"
+        fraud["windowSize"] = ["width": 1256, "height": 803, "depth": 2]
         #expect(
             Self.paths(HMRCFixtures.returnObject(["fraudPrevention": fraud])).sorted() == [
                 "fraudPrevention.connectionMethod", "fraudPrevention.deviceId", "fraudPrevention.publicPort",
-                "fraudPrevention.screens[0].width",
+                "fraudPrevention.screens[0].width", "fraudPrevention.windowSize.depth",
             ])
+    }
+
+    @Test("JSON numbers with exponents and trailing zeros are read exactly; a string keeps the two-decimal rule")
+    func numberForms() throws {
+        let object = HMRCFixtures.returnObject([
+            "vatDueSales": HMRCFixtures.raw("1.055e2"), "vatDueAcquisitions": HMRCFixtures.raw("-10045e-2"),
+            "totalVatDue": HMRCFixtures.raw("5.0500"), "netVatDue": HMRCFixtures.raw("1.001e2"),
+        ])
+        let payload = try VATReturnPayload.decodeValidated(from: HMRCFixtures.json(object))
+        #expect(payload.vatDueSales.pence == 10_550)
+        #expect(payload.vatDueAcquisitions.pence == -10_045)
+        #expect(payload.totalVatDue.pence == 505)
+        #expect(Self.paths(HMRCFixtures.returnObject(["vatDueSales": HMRCFixtures.raw("1.05501e2")])).contains("vatDueSales"))
+        #expect(Self.paths(HMRCFixtures.returnObject(["vatDueSales": "105.500"])) == ["vatDueSales"])
+        #expect(Self.paths(HMRCFixtures.returnObject(["vatDueSales": "1e2"])) == ["vatDueSales"])
     }
 
     @Test("not a JSON object: payload_invalid")

@@ -149,7 +149,24 @@ struct RawFraudPrevention: Decodable, Sendable, Hashable {
 
     /// The typed values, recording type problems under `prefix` (e.g. `fraudPrevention`).
     func values(_ problems: inout HMRCProblems, raw: [String: Any]?, prefix: String) -> FraudPreventionClientValues? {
-        if let raw { problems.unknownKeys(raw, known: FraudPreventionClientValues.keys, prefix: prefix) }
+        if let raw {
+            problems.unknownKeys(raw, known: FraudPreventionClientValues.keys, prefix: prefix)
+            for (index, screen) in (raw["screens"] as? [Any] ?? []).enumerated() {
+                if let screen = screen as? [String: Any] {
+                    problems.unknownKeys(
+                        screen, known: ["width", "height", "scalingFactor", "colourDepth"], prefix: "\(prefix).screens[\(index)]")
+                }
+            }
+            if let window = raw["windowSize"] as? [String: Any] {
+                problems.unknownKeys(window, known: ["width", "height"], prefix: "\(prefix).windowSize")
+            }
+            for (index, factor) in (raw["multiFactor"] as? [Any] ?? []).enumerated() {
+                if let factor = factor as? [String: Any] {
+                    problems.unknownKeys(
+                        factor, known: ["type", "timestamp", "uniqueReference"], prefix: "\(prefix).multiFactor[\(index)]")
+                }
+            }
+        }
         func path(_ key: String) -> String { HMRCProblems.join(prefix, key) }
         let methodText = problems.required(connectionMethod, path("connectionMethod"))
         var method: FraudPreventionClientValues.ConnectionMethod?
