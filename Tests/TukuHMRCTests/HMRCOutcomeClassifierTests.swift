@@ -109,7 +109,7 @@ struct HMRCOutcomeClassifierTests {
     }
 
     @Test("a filed return's receipt: headers and body fields, and the formBundleNumber as the gateway id")
-    func receipt() {
+    func receipt() throws {
         var headers = HTTPHeaders()
         headers.add(name: "Receipt-ID", value: "2dd537bc-4244-4ebf-bac9-96321be13cdc")
         headers.add(name: "Receipt-Timestamp", value: "2026-12-05T06:41:02.123Z")
@@ -123,6 +123,12 @@ struct HMRCOutcomeClassifierTests {
         #expect(outcome == .succeeded(expected))
         #expect(outcome.gatewayOutcome == .succeeded(gatewayId: "256660290587", submissionKey: nil))
         #expect(outcome.jobError == nil)
+        // Stored as JSON beside the exchange: absent values left out, read back equal.
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        let partial = HMRCReceipt(receiptID: "r", formBundleNumber: "256660290587")
+        #expect(String(decoding: try encoder.encode(partial), as: UTF8.self) == #"{"formBundleNumber":"256660290587","receiptID":"r"}"#)
+        #expect(try JSONDecoder().decode(HMRCReceipt.self, from: encoder.encode(expected)) == expected)
     }
 
     @Test("a rejection keeps HMRC's code and every errors[] path as a problem")

@@ -53,8 +53,11 @@ public struct HMRCErrorBody: Sendable, Hashable, Decodable {
 }
 
 /// What HMRC gave back for a filed return: the receipt headers and the `formBundleNumber` and `chargeRefNumber` of
-/// the 201 body (the filing's proof, kept on the exchange row).
-public struct HMRCReceipt: Sendable, Hashable {
+/// the 201 body: the filing's proof, for the exchange row.
+///
+/// `Codable` (keys as the properties are named, absent values left out) so it can be stored as JSON beside the
+/// exchange.
+public struct HMRCReceipt: Sendable, Hashable, Codable {
     /// `Receipt-ID`.
     public var receiptID: String?
     /// `Receipt-Timestamp`.
