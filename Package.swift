@@ -98,6 +98,17 @@ let package = Package(
             ],
             swiftSettings: strictSwift6
         ),
+        // HMRC's VAT (MTD) API client pieces: payloads and HMRC's checks, fraud prevention headers, requests, outcome
+        // classification, redirects. Plain values, no I/O.
+        .target(
+            name: "TukuHMRC",
+            dependencies: [
+                "TukuCore",
+                "TukuGateway",
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: strictSwift6
+        ),
         // The job kinds of jobs/ (embedded at build time) and their handlers: IRD filings through the gateway.
         .target(
             name: "TukuFiling",
@@ -152,6 +163,7 @@ let package = Package(
                 "TukuWorker",
                 "TukuIRD",
                 "TukuGateway",
+                "TukuHMRC",
                 "TukuFiling",
                 "TukuSandbox",
                 "TukuMetrics",
@@ -222,6 +234,18 @@ let package = Package(
             swiftSettings: strictSwift6
         ),
         .testTarget(
+            name: "TukuHMRCTests",
+            dependencies: [
+                "TukuCore",
+                "TukuGateway",
+                "TukuHMRC",
+                // The sandbox's fraud prevention check, which follows HMRC's Test Fraud Prevention Headers API.
+                "TukuSandbox",
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: strictSwift6
+        ),
+        .testTarget(
             name: "TukuTransportTests",
             dependencies: [
                 "TukuGateway",
@@ -258,6 +282,7 @@ let package = Package(
                 "TukuCore",
                 "TukuIRD",
                 "TukuGateway",
+                "TukuHMRC",
                 "TukuFiling",
                 "TukuPostgres",
                 "TukuSandbox",

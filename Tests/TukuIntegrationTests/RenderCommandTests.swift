@@ -91,4 +91,81 @@ struct RenderCommandTests {
         #expect(out.contains("return          key - payday - nil false lines 0"))
         #expect(out.contains("outcome         succeeded"))
     }
+
+    static let hmrcReturn = TestCertificates.repositoryRoot.appendingPathComponent("Tests/Fixtures/hmrc-payloads/vat-return.json").path
+
+    @Test("render hmrc.vat.return: the JSON body alone on stdout passes HMRC's OpenAPI schema; headers, no credentials, on stderr")
+    func hmrcReturn() throws {
+        let tuku = try TukuProcess.executableURL().path
+        let root = TestCertificates.repositoryRoot
+        let check =
+            "\"$1\" render hmrc.vat.return \"$2\" | sed 's/^/VATReturnDeclaration\\t/' | python3 \"$3\" \"$4\""
+        let (status, out, err) = try Self.shell(
+            check,
+            [
+                tuku, Self.hmrcReturn, root.appendingPathComponent("scripts/lib/hmrc-schema-check.py").path,
+                root.appendingPathComponent("Tests/Fixtures/hmrc-vat-1.0/vat-api-1.0.openapi.yaml").path,
+            ])
+        #expect(status == 0, "\(err)")
+        #expect(out == "ok\n", "\(out)")
+        #expect(err.contains("POST <hmrc>/organisations/vat/123456789/returns\n"))
+        #expect(err.contains("Accept: application/vnd.hmrc.1.0+json\n"))
+        #expect(err.contains("Gov-Vendor-Forwarded: by=203.0.113.6&for=198.51.100.7\n"))
+        #expect(err.contains("Authorization: Bearer <left out>\n"))
+        let (_, body, _) = try Self.shell("\"$1\" render hmrc.vat.return \"$2\" 2>/dev/null", [tuku, Self.hmrcReturn])
+        #expect(body.hasPrefix(##"{"periodKey":"#001","vatDueSales":105.50,"##))
+        // The lookup of the same period: a GET with # as %23 and no body.
+        let (viewStatus, viewBody, viewHead) = try Self.shell("\"$1\" render --operation view hmrc.vat.return \"$2\"", [tuku, Self.hmrcReturn])
+        #expect(viewStatus == 0)
+        #expect(viewBody.isEmpty)
+        #expect(viewHead.contains("GET <hmrc>/organisations/vat/123456789/returns/%23001\n"))
+    }
+
+    @Test("render hmrc.vat.return refuses a bad payload or a missing fraud header with every problem, exit 2")
+    func hmrcProblems() throws {
+        let tuku = try TukuProcess.executableURL().path
+        let (status, out, err) = try Self.shell(
+            "sed 's/\"netVatDue\": 100.10/\"netVatDue\": 100.11/; s/\"vrn\": \"123456789\"/\"vrn\": \"12345678\"/' \"$2\" | \"$1\" render hmrc.vat.return -",
+            [tuku, Self.hmrcReturn])
+        #expect(status == 2)
+        #expect(out.isEmpty)
+        #expect(err.contains("payload_invalid"))
+        #expect(err.contains("  vrn: must be exactly 9 digits (VRN_INVALID)"))
+        #expect(err.contains("  netVatDue: must equal |totalVatDue − vatReclaimedCurrPeriod| (100.10) (VAT_NET_VALUE)"))
+        let (missingStatus, _, missing) = try Self.shell(
+            "sed 's/\"publicPort\": 51234,//' \"$2\" | \"$1\" render hmrc.vat.return -", [tuku, Self.hmrcReturn])
+        #expect(missingStatus == 2)
+        #expect(missing.contains("fraud_header_missing"))
+        #expect(missing.contains("  fraudPrevention.publicPort: Gov-Client-Public-Port: required for WEB_APP_VIA_SERVER"))
+    }
+
+    @Test("tuku decode reads HMRC's JSON answers: errors with paths, the receipt, the lookup, and the outcome")
+    func decodeHMRC() throws {
+        let tuku = try TukuProcess.executableURL().path
+        let rejected = #"{"code":"INVALID_REQUEST","message":"Invalid request","errors":[{"code":"INVALID_MONETARY_AMOUNT","message":"bad","path":"/vatDueSales"}]}"#
+        let (status, out, err) = try Self.shell("printf '%s' \"$2\" | \"$1\" decode --http-status 400 -", [tuku, rejected])
+        #expect(status == 0, "\(err)")
+        #expect(out.contains("error           /vatDueSales INVALID_MONETARY_AMOUNT: bad\n"))
+        #expect(out.contains("outcome         rejected\n"))
+        #expect(out.contains("jobError        gateway_rejected: HMRC HTTP 400 INVALID_REQUEST: Invalid request (vatDueSales: INVALID_MONETARY_AMOUNT: bad)"))
+        let (_, filed, _) = try Self.shell(
+            "printf '%s' '{\"processingDate\":\"2026-12-05T06:41:02Z\",\"formBundleNumber\":\"256660290587\"}' | \"$1\" decode --http-status 201 --header 'Receipt-ID: 2dd537bc-4244-4ebf-bac9-96321be13cdc' -",
+            [tuku])
+        #expect(filed.contains("receiptID       2dd537bc-4244-4ebf-bac9-96321be13cdc\n"))
+        #expect(filed.contains("formBundle      256660290587\n"))
+        #expect(filed.contains("outcome         succeeded\n"))
+        let (_, duplicate, _) = try Self.shell(
+            "printf '%s' '{\"code\":\"DUPLICATE_SUBMISSION\",\"message\":\"m\"}' | \"$1\" decode --http-status 403 -", [tuku])
+        #expect(duplicate.contains("outcome         duplicateSubmission\n"))
+        let (_, none, _) = try Self.shell(
+            "printf '%s' '{\"code\":\"NOT_FOUND\",\"message\":\"m\"}' | \"$1\" decode --hmrc lookup --http-status 404 -", [tuku])
+        #expect(none.contains("lookup          none"))
+        let (_, periods, _) = try Self.shell(
+            "printf '%s' '{\"obligations\":[{\"start\":\"2026-01-01\",\"end\":\"2026-03-31\",\"due\":\"2026-05-07\",\"status\":\"O\",\"periodKey\":\"26A1\"}]}' | \"$1\" decode --hmrc obligations --http-status 200 -",
+            [tuku])
+        #expect(periods.contains("obligation      26A1 O 2026-01-01…2026-03-31 due 2026-05-07\n"))
+        #expect(!periods.contains("receiptID"))
+        let (_, timeout, _) = try Self.shell("printf '' | \"$1\" decode --hmrc submit --http-status 504 -", [tuku])
+        #expect(timeout.contains("outcome         outcomeUnknown\n"))
+    }
 }
