@@ -83,13 +83,25 @@ public struct OAuthTokenClient: TokenRefresher {
             response = try await self.transport.post(
                 url: self.tokenURL, body: ByteBuffer(string: body), headers: headers, timeout: .seconds(30))
         } catch {
-            // If the request may have reached the endpoint, the refresh token may be spent: the token store then
-            // asks a person rather than presenting it again.
-            if error.requestMayHaveReachedGateway {
-                throw TokenError(.refreshOutcomeUnknown, "the token endpoint may have received the request but did not answer (\(error.code))")
-            }
-            throw TokenError(.refreshFailed, "the token endpoint could not be reached (\(error.code))")
+            throw Self.tokenError(sending: error)
         }
+        return try Self.tokenSet(from: response)
+    }
+
+    /// What a failed send to a token endpoint says about the refresh token it carried.
+    ///
+    /// If the request may have reached the endpoint, the refresh token may be spent: the token store then asks a
+    /// person rather than presenting it again. Otherwise nothing was taken.
+    static func tokenError(sending error: TransportError) -> TokenError {
+        if error.requestMayHaveReachedGateway {
+            return TokenError(.refreshOutcomeUnknown, "the token endpoint may have received the request but did not answer (\(error.code))")
+        }
+        return TokenError(.refreshFailed, "the token endpoint could not be reached (\(error.code))")
+    }
+
+    /// Reads a token endpoint's answer (RFC 6749 §5.1, §5.2) into a token set, or the ``TokenError`` that says what
+    /// became of the refresh token. IRD's and HMRC's endpoints answer alike.
+    static func tokenSet(from response: GatewayHTTPResponse) throws -> TokenSet {
         let status = Int(response.status.code)
         if (400..<500).contains(status), status != 408, status != 429 {
             let error =
