@@ -115,7 +115,8 @@ public struct OAuthTokenClient: TokenRefresher {
             }
             throw TokenError(
                 .clientRejected,
-                "the token endpoint refused this client's request (\(Self.safeErrorCode(error))): check the worker's OAuth client id, secret and token URL")
+                "the token endpoint refused this client's request (\(Self.safeErrorCode(error))): check the worker's OAuth client id, secret and token URL"
+            )
         }
         guard status == 200 else {
             if status == 502 || status == 504 {
@@ -136,6 +137,7 @@ public struct OAuthTokenClient: TokenRefresher {
     /// The OAuth error code as reported, if it looks like one (letters and underscores); never echoes anything else
     /// the endpoint sent.
     static func safeErrorCode(_ code: String) -> String {
-        code.count <= 40 && code.allSatisfy({ $0.isASCII && ($0.isLetter || $0 == "_" || $0 == " " || $0.isNumber) }) ? code : "unrecognised error"
+        code.count <= 40 && code.allSatisfy({ $0.isASCII && ($0.isLetter || $0 == "_" || $0 == " " || $0.isNumber) })
+            ? code : "unrecognised error"
     }
 }

@@ -26,7 +26,8 @@ struct HMRCTokenClientTests {
 
         func client(secret: String = HMRCTokenClientTests.applicationSecret) -> HMRCTokenClient {
             HMRCTokenClient(
-                baseURL: self.baseURL, clientID: HMRCTokenClientTests.applicationID, clientSecret: Secret(secret), transport: self.transport,
+                baseURL: self.baseURL, clientID: HMRCTokenClientTests.applicationID, clientSecret: Secret(secret),
+                transport: self.transport,
                 logger: .test())
         }
 
@@ -35,7 +36,8 @@ struct HMRCTokenClientTests {
             let body = #"{"client_id":"\#(HMRCTokenClientTests.applicationID)","vrns":["\#(HMRCTokenClientTests.vrn)"]}"#
             var headers = HTTPHeaders()
             headers.add(name: "Content-Type", value: "application/json")
-            let response = try await self.transport.post(url: self.baseURL + "/sandbox/hmrc/grant", body: Array(body.utf8), headers: headers)
+            let response = try await self.transport.post(
+                url: self.baseURL + "/sandbox/hmrc/grant", body: Array(body.utf8), headers: headers)
             let object = try JSONSerialization.jsonObject(with: Data(response.bodyBytes)) as? [String: Any]
             let code = try #require(object?["code"] as? String)
             return try await self.client().exchange(code: Secret(code), redirectURI: "https://localhost/unused")
@@ -47,7 +49,8 @@ struct HMRCTokenClientTests {
             headers.add(name: "Accept", value: "application/vnd.hmrc.1.0+json")
             headers.add(name: "Authorization", value: "Bearer \(token.value)")
             let response = try await self.transport.send(
-                .GET, url: self.baseURL + "/organisations/vat/\(HMRCTokenClientTests.vrn)/obligations?status=O", body: nil, headers: headers)
+                .GET, url: self.baseURL + "/organisations/vat/\(HMRCTokenClientTests.vrn)/obligations?status=O", body: nil, headers: headers
+            )
             return Int(response.status.code)
         }
 
@@ -75,7 +78,9 @@ struct HMRCTokenClientTests {
         try await sandbox.stop()
     }
 
-    @Test("the code exchange gives a 4-hour set; a refresh rotates it; the spent refresh token presented again is invalid_grant and revokes the authorisation")
+    @Test(
+        "the code exchange gives a 4-hour set; a refresh rotates it; the spent refresh token presented again is invalid_grant and revokes the authorisation"
+    )
     func refreshRotatesAndSpentTokenRevokes() async throws {
         try await withSandbox { context in
             let first = try await context.authorise()
@@ -135,7 +140,9 @@ struct HMRCTokenClientTests {
         }
     }
 
-    @Test("two workers' token stores racing to refresh an expired HMRC set present its single-use refresh token once: one rotation, no invalid_grant, the authorisation lives")
+    @Test(
+        "two workers' token stores racing to refresh an expired HMRC set present its single-use refresh token once: one rotation, no invalid_grant, the authorisation lives"
+    )
     func racingRefreshesPresentOnce() async throws {
         try await withSandbox { context in
             try await TestDatabase.withFresh { client, _ in
@@ -144,7 +151,8 @@ struct HMRCTokenClientTests {
                 // Stored as if its access token had expired: the next use must refresh.
                 try await TokenStore(client: client, cipher: cipher, logger: .test()).store(
                     name: "vat-agent", gateway: .hmrc,
-                    tokens: TokenSet(accessToken: issued.accessToken, expiresAt: Date().addingTimeInterval(-60), refreshToken: issued.refreshToken),
+                    tokens: TokenSet(
+                        accessToken: issued.accessToken, expiresAt: Date().addingTimeInterval(-60), refreshToken: issued.refreshToken),
                     tenants: ["acme"])
                 // Two workers: separate stores (separate caches), each with several jobs asking at once.
                 let stores = (0..<2).map { _ in
@@ -169,7 +177,8 @@ struct HMRCTokenClientTests {
                 let replaced = try await withThrowingTaskGroup(of: AccessGrant.self) { group in
                     for store in stores {
                         group.addTask {
-                            try await store.accessToken(forTenant: "acme", gateway: .hmrc, refresher: refresher, replacingGeneration: generation)
+                            try await store.accessToken(
+                                forTenant: "acme", gateway: .hmrc, refresher: refresher, replacingGeneration: generation)
                         }
                     }
                     return try await group.reduce(into: [AccessGrant]()) { $0.append($1) }

@@ -31,7 +31,8 @@ struct HMRCAuthorizeTests {
     }
 
     static func query(
-        client: String = HMRCClient.applicationID, redirectURI: String? = HMRCAuthorizeTests.redirectURI, scope: String? = "read:vat write:vat",
+        client: String = HMRCClient.applicationID, redirectURI: String? = HMRCAuthorizeTests.redirectURI,
+        scope: String? = "read:vat write:vat",
         state: String? = "st-42", vrns: [String] = [HMRCAuthorizeTests.vrn], extra: [(String, String)] = []
     ) -> String {
         var items = [URLQueryItem(name: "response_type", value: "code"), URLQueryItem(name: "client_id", value: client)]
@@ -49,10 +50,13 @@ struct HMRCAuthorizeTests {
 
     static func parameters(_ location: String?) -> [String: String] {
         Dictionary(
-            (URLComponents(string: location ?? "")?.queryItems ?? []).map { ($0.name, $0.value ?? "") }, uniquingKeysWith: { first, _ in first })
+            (URLComponents(string: location ?? "")?.queryItems ?? []).map { ($0.name, $0.value ?? "") },
+            uniquingKeysWith: { first, _ in first })
     }
 
-    @Test("a registered application's consent redirects with a code and the state; the code is exchanged once, for the registered redirect URI, and the set acts for the consented VRN only")
+    @Test(
+        "a registered application's consent redirects with a code and the state; the code is exchanged once, for the registered redirect URI, and the set acts for the consented VRN only"
+    )
     func consent() async throws {
         try await withAuthorize { client in
             let answer = try await client.send(.GET, Self.query(), accept: nil)
@@ -91,7 +95,9 @@ struct HMRCAuthorizeTests {
         }
     }
 
-    @Test("refusals: unregistered redirect URI and unknown response type as JSON; wrong scope, missing or bad vrn and a denied consent as redirects that echo the state")
+    @Test(
+        "refusals: unregistered redirect URI and unknown response type as JSON; wrong scope, missing or bad vrn and a denied consent as redirects that echo the state"
+    )
     func refusals() async throws {
         try await withAuthorize { client in
             let unregistered = try await client.send(.GET, Self.query(redirectURI: "https://localhost/not-registered"), accept: nil)
@@ -102,7 +108,8 @@ struct HMRCAuthorizeTests {
             // The other application registered no redirect URI: it cannot use the authorize endpoint at all.
             let noURIs = try await client.send(.GET, Self.query(client: HMRCClient.otherApplicationID), accept: nil)
             #expect(noURIs.status == 400 && noURIs.headers.first(name: "Location") == nil)
-            let responseType = try await client.send(.GET, Self.query().replacingOccurrences(of: "response_type=code", with: "response_type=token"), accept: nil)
+            let responseType = try await client.send(
+                .GET, Self.query().replacingOccurrences(of: "response_type=code", with: "response_type=token"), accept: nil)
             #expect(responseType.status == 400 && responseType.json["error"] as? String == "unsupported_response_type")
 
             for (query, error) in [

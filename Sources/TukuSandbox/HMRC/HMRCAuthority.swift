@@ -167,7 +167,8 @@ public final class HMRCAuthority: Sendable {
                 return Self.oauthError(400, "invalid_request", "refresh_token is required")
             }
             return state.withLock { state in
-                guard let issued = state.refreshTokens[token], var family = state.families[issued.family], family.clientID == clientID else {
+                guard let issued = state.refreshTokens[token], var family = state.families[issued.family], family.clientID == clientID
+                else {
                     return Self.oauthError(400, "invalid_grant", "the refresh token is invalid")
                 }
                 if issued.spent {
