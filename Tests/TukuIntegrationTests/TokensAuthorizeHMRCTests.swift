@@ -158,6 +158,23 @@ struct TokensAuthorizeHMRCTests {
         #expect(!tuku.log.contains("/oauth/authorize?"))
     }
 
+    @Test("tuku sandbox refuses an --hmrc-redirect-uri for an application it does not register, or one that is not an absolute URI")
+    func sandboxRedirectURIFlag() async throws {
+        let certificates = try TokensAuthorizeTests.certificates.get()
+        for (option, message) in [
+            ("other-app=http://127.0.0.1:8766/cb", "--hmrc-redirect-uri names other-app"), ("hmrc-app=/relative", "not an absolute URI"),
+        ] {
+            let sandbox = try TukuProcess(
+                [
+                    "sandbox", "--mtls-port", "0", "--tls-port", "0", "--cert", certificates.path("server.pem"), "--key",
+                    certificates.path("server.key"), "--ca", certificates.path("ca.pem"), "--client", "tuku-test:test-secret",
+                    "--hmrc-client", "hmrc-app:hmrc-secret", "--hmrc-redirect-uri", option,
+                ], databaseURL: "")
+            #expect(try await sandbox.waitForExit(timeout: .seconds(30)) != 0)
+            #expect(sandbox.log.contains(message), "\(sandbox.log)")
+        }
+    }
+
     static func vatStatus(_ token: Secret, vrn: String, sandbox: SandboxProcess, transport: GatewayTransport) async throws -> Int {
         var headers = HTTPHeaders()
         headers.add(name: "Accept", value: "application/vnd.hmrc.1.0+json")
