@@ -49,6 +49,13 @@ struct HMRCGatewayOptions: ParsableArguments {
     var publicIP: String?
 
     @Option(
+        name: .customLong("hmrc-vendor-forwarded"),
+        help: ArgumentHelp(
+            "Gov-Vendor-Forwarded hops after the first (which is by=<vendor public IP>&for=<client IP>): this service's TLS-terminating servers behind its public address, comma-separated ($TUKU_HMRC_VENDOR_FORWARDED).",
+            valueName: "by=IP&for=IP,…"))
+    var forwarded: String?
+
+    @Option(
         name: .customLong("hmrc-vendor-license-ids"),
         help: ArgumentHelp(
             "Gov-Vendor-License-IDs as software=hashed-licence pairs, comma-separated ($TUKU_HMRC_VENDOR_LICENSE_IDS; default tuku=<hash of the client id>).",
@@ -181,6 +188,19 @@ struct HMRCGatewayOptions: ParsableArguments {
         var configuration = FraudPreventionHeaders.Configuration(
             productName: self.value(self.productName, "TUKU_HMRC_VENDOR_PRODUCT_NAME") ?? "Tuku", versions: ["tuku": Tuku.version],
             licenseIDs: licenses, publicIP: self.value(self.publicIP, "TUKU_HMRC_VENDOR_PUBLIC_IP"))
+        if let text = self.value(self.forwarded, "TUKU_HMRC_VENDOR_FORWARDED") {
+            configuration.forwardedHops = try text.split(separator: ",").map { hop in
+                var values: [String: String] = [:]
+                for pair in hop.split(separator: "&") {
+                    let parts = pair.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+                    if parts.count == 2 { values[parts[0]] = parts[1].removingPercentEncoding ?? parts[1] }
+                }
+                guard let by = values["by"], let forAddress = values["for"] else {
+                    throw ValidationError("--hmrc-vendor-forwarded must be by=IP&for=IP hops separated by commas")
+                }
+                return .init(by: by, for: forAddress)
+            }
+        }
         configuration.batchProcess = HostValues.batchProcess(deviceID: self.value(self.deviceID, "TUKU_HMRC_DEVICE_ID"))
         do {
             return try FraudPreventionHeaders(configuration: configuration)

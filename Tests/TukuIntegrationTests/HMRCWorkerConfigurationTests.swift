@@ -60,7 +60,10 @@ struct HMRCWorkerConfigurationTests {
     func hmrcOnly() async throws {
         try await TestDatabase.withFresh { _, database in
             let worker = try Self.worker(
-                ["--hmrc", "sandbox", "--hmrc-url", "https://127.0.0.1:1", "--hmrc-vendor-public-ip", "203.0.113.6"], database: database)
+                [
+                    "--hmrc", "sandbox", "--hmrc-url", "https://127.0.0.1:1", "--hmrc-vendor-public-ip", "203.0.113.6",
+                    "--hmrc-vendor-forwarded", "by=10.0.0.5&for=10.0.0.2",
+                ], database: database)
             #expect(try await Self.startAndStop(worker) == 0, "\(worker.log)")
             #expect(worker.log.contains("hmrc.base_url=https://127.0.0.1:1"))
             #expect(!worker.log.contains("No gateway configured"))
@@ -77,6 +80,10 @@ struct HMRCWorkerConfigurationTests {
             let badIP = try Self.worker(["--hmrc", "test", "--hmrc-vendor-public-ip", "10.0.0.1"], database: database)
             #expect(try await badIP.waitForExit() != 0)
             #expect(badIP.log.contains("Gov-Vendor-Public-IP"))
+
+            let badHop = try Self.worker(["--hmrc", "test", "--hmrc-vendor-forwarded", "by=10.0.0.5&for=lb"], database: database)
+            #expect(try await badHop.waitForExit() != 0)
+            #expect(badHop.log.contains("Gov-Vendor-Forwarded"))
         }
     }
 
