@@ -83,13 +83,25 @@ public struct OAuthTokenClient: TokenRefresher {
             response = try await self.transport.post(
                 url: self.tokenURL, body: ByteBuffer(string: body), headers: headers, timeout: .seconds(30))
         } catch {
-            // If the request may have reached the endpoint, the refresh token may be spent: the token store then
-            // asks a person rather than presenting it again.
-            if error.requestMayHaveReachedGateway {
-                throw TokenError(.refreshOutcomeUnknown, "the token endpoint may have received the request but did not answer (\(error.code))")
-            }
-            throw TokenError(.refreshFailed, "the token endpoint could not be reached (\(error.code))")
+            throw Self.tokenError(sending: error)
         }
+        return try Self.tokenSet(from: response)
+    }
+
+    /// What a failed send to a token endpoint says about the refresh token it carried.
+    ///
+    /// If the request may have reached the endpoint, the refresh token may be spent: the token store then asks a
+    /// person rather than presenting it again. Otherwise nothing was taken.
+    static func tokenError(sending error: TransportError) -> TokenError {
+        if error.requestMayHaveReachedGateway {
+            return TokenError(.refreshOutcomeUnknown, "the token endpoint may have received the request but did not answer (\(error.code))")
+        }
+        return TokenError(.refreshFailed, "the token endpoint could not be reached (\(error.code))")
+    }
+
+    /// Reads a token endpoint's answer (RFC 6749 §5.1, §5.2) into a token set, or the ``TokenError`` that says what
+    /// became of the refresh token. IRD's and HMRC's endpoints answer alike.
+    static func tokenSet(from response: GatewayHTTPResponse) throws -> TokenSet {
         let status = Int(response.status.code)
         if (400..<500).contains(status), status != 408, status != 429 {
             let error =
@@ -103,7 +115,8 @@ public struct OAuthTokenClient: TokenRefresher {
             }
             throw TokenError(
                 .clientRejected,
-                "the token endpoint refused this client's request (\(Self.safeErrorCode(error))): check the worker's OAuth client id, secret and token URL")
+                "the token endpoint refused this client's request (\(Self.safeErrorCode(error))): check the worker's OAuth client id, secret and token URL"
+            )
         }
         guard status == 200 else {
             if status == 502 || status == 504 {
@@ -124,6 +137,7 @@ public struct OAuthTokenClient: TokenRefresher {
     /// The OAuth error code as reported, if it looks like one (letters and underscores); never echoes anything else
     /// the endpoint sent.
     static func safeErrorCode(_ code: String) -> String {
-        code.count <= 40 && code.allSatisfy({ $0.isASCII && ($0.isLetter || $0 == "_" || $0 == " " || $0.isNumber) }) ? code : "unrecognised error"
+        code.count <= 40 && code.allSatisfy({ $0.isASCII && ($0.isLetter || $0 == "_" || $0 == " " || $0.isNumber) })
+            ? code : "unrecognised error"
     }
 }

@@ -51,7 +51,9 @@ struct GatewayOptions: ParsableArguments {
     )
     var allowOverrides = false
 
-    @Option(name: .customLong("gateway-timeout"), help: "Per-call timeout in seconds for every gateway kind, instead of each kind's own (jobs/<kind>/kind.json).")
+    @Option(
+        name: .customLong("gateway-timeout"),
+        help: "Per-call timeout in seconds for every gateway kind, instead of each kind's own (jobs/<kind>/kind.json).")
     var timeoutSeconds: Double?
 
     @Option(name: .customLong("software-provider"), help: "softwareProviderData/softwareProvider sent to IRD ($TUKU_SOFTWARE_PROVIDER).")
@@ -139,14 +141,18 @@ struct GatewayOptions: ParsableArguments {
         return given
     }
 
+    /// Whether `--allow-gateway-overrides` (or `TUKU_ALLOW_GATEWAY_OVERRIDES=1`) was given; it covers HMRC's too.
+    var overridesAllowed: Bool {
+        self.allowOverrides || ProcessInfo.processInfo.environment["TUKU_ALLOW_GATEWAY_OVERRIDES"] == "1"
+    }
+
     /// Refuses the sandbox's endpoint overrides on the production gateway unless they were allowed explicitly: a
     /// leftover staging variable would otherwise send the client secret and a single-use refresh token to another
     /// host. Allowed overrides are logged.
     func checkOverrides(for endpoint: GatewayEndpoint, logger: Logger) throws {
         let overrides = self.overrides
         guard endpoint.environment != .sandbox, endpoint.environment != .test, !overrides.isEmpty else { return }
-        let allowed = self.allowOverrides || ProcessInfo.processInfo.environment["TUKU_ALLOW_GATEWAY_OVERRIDES"] == "1"
-        guard allowed else {
+        guard self.overridesAllowed else {
             throw ValidationError(
                 "\(overrides.joined(separator: " and ")) (or its TUKU_ variable) would redirect the production gateway's credentials; unset it, or pass --allow-gateway-overrides if that is intended"
             )

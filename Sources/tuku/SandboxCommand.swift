@@ -92,6 +92,12 @@ struct SandboxCommand: AsyncParsableCommand {
             "An HMRC application as ID:SECRET (repeatable): turns on the HMRC VAT (MTD) personality on the one-way TLS listener.",
             valueName: "id:secret"))
     var hmrcClients: [String] = []
+    @Option(
+        name: .customLong("hmrc-redirect-uri"),
+        help: ArgumentHelp(
+            "A redirect URI registered for an HMRC application, matched exactly by HMRC's GET /oauth/authorize (repeatable).",
+            valueName: "id=uri"))
+    var hmrcRedirectURIs: [String] = []
     @Option(name: .customLong("hmrc-access-token-ttl"), help: "HMRC access token lifetime in seconds.") var hmrcAccessTokenTTL: Double = 14_400
     @Option(name: .customLong("hmrc-refresh-ttl"), help: "Seconds after an HMRC authorisation that refreshing stops (18 months).")
     var hmrcRefreshTTL: Double = 548 * 86_400
@@ -155,7 +161,10 @@ struct SandboxCommand: AsyncParsableCommand {
         configuration.filings = .init(
             duplicatePolicy: DuplicatePolicy(rawValue: duplicates) ?? .reject, processingDelay: Self.duration(processingDelay),
             noReturnAnswer: NoReturnAnswer(rawValue: noReturnStatus) ?? .noReturnFound)
-        var hmrc = HMRCConfiguration(applications: try hmrcClients.map { option in try RegisteredClient(option: option) })
+        var hmrc = HMRCConfiguration(
+            applications: try RegisteredClient.registering(
+                redirectURIs: hmrcRedirectURIs, in: try hmrcClients.map { option in try RegisteredClient(option: option) },
+                option: "--hmrc-redirect-uri"))
         hmrc.accessTokenLifetime = Self.duration(hmrcAccessTokenTTL)
         hmrc.refreshLifetime = Self.duration(hmrcRefreshTTL)
         hmrc.rate = hmrcRate > 0 ? hmrcRate : nil

@@ -7,28 +7,46 @@ import TukuGateway
 import TukuPostgres
 
 /// `tuku tokens authorize`: IRD's authorisation-code flow (Identity and Access build pack §2.1.3) from the command
-/// line, with `scope`, a fresh `state` and a PKCE S256 challenge; the set is sealed and stored like `tokens load`.
+/// line, with `scope`, a fresh `state` and a PKCE S256 challenge, or with `--authority hmrc` HMRC's (scopes
+/// `read:vat write:vat`, a fresh `state`); the set is sealed and stored like `tokens load`, with its gateway.
 struct TokensAuthorize: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "authorize",
-        abstract: "Obtain a token set with IRD's authorisation-code flow (scope, state, PKCE S256) and store it sealed, for tenants.",
+        abstract:
+            "Obtain a token set with IRD's (or, with --authority hmrc, HMRC's) authorisation-code flow and store it sealed, for tenants.",
         discussion: """
             Prints the authorize URL (open it in a browser, log on to myIR and authorise), then receives the code on \
             the loopback redirect URI (http://127.0.0.1:PORT/PATH, registered with IRD with that port) or, with \
             --paste or any other redirect URI, reads the URL the browser was redirected to from standard input. It \
             checks the state, exchanges the code (with the PKCE verifier) at the token endpoint using the client \
-            id and secret, and stores the set with the TUKU_TOKEN_KEY(_FILE) key. Tokens are never printed.
+            id and secret, and stores the set with the TUKU_TOKEN_KEY(_FILE) key. Tokens are never printed. \
+            With --authority hmrc it runs HMRC's flow instead: the authorize and token endpoints under the HMRC base \
+            URL (--hmrc production|test|sandbox, --hmrc-url for the sandbox), scopes read:vat write:vat, the HMRC \
+            client id and secret (--hmrc-client-id, TUKU_HMRC_CLIENT_SECRET(_FILE)), and the set is stored for the \
+            hmrc gateway. The user signs in with Government Gateway and grants Tuku access to their VAT records.
             """)
 
     @OptionGroup var database: DatabaseOptions
     @OptionGroup var gateway: GatewayOptions
+    @OptionGroup var hmrc: HMRCGatewayOptions
+    @Option(
+        help: ArgumentHelp(
+            "Whose consent flow to run: ird (the IRD environment named by --gateway) or hmrc (HMRC's, by --hmrc).", valueName: "ird|hmrc"))
+    var authority: TaxGateway = .ird
+    @Option(
+        name: .customLong("sandbox-vrn"),
+        help:
+            "With --authority hmrc --hmrc sandbox: a VAT registration number the sandbox's consent covers (repeatable; a sandbox extension)."
+    )
+    var sandboxVRNs: [String] = []
     @Option(help: "A name for the token set, e.g. the myIR user it belongs to.") var name: String
     @Option(name: .customLong("tenant"), help: "A tenant this set may act for (repeat for several).") var tenants: [String]
     @Option(name: .customLong("redirect-uri"), help: "The redirect URI registered for the client, e.g. http://127.0.0.1:8765/callback.")
     var redirectURI: String
     @Option(
         name: .customLong("oauth-authorize-url"),
-        help: "The authorize endpoint ($TUKU_OAUTH_AUTHORIZE_URL; defaults to IRD's for production and test, and to the token URL's sibling /authorize for the sandbox)."
+        help:
+            "The authorize endpoint ($TUKU_OAUTH_AUTHORIZE_URL; defaults to IRD's for production and test, and to the token URL's sibling /authorize for the sandbox)."
     )
     var authorizeURL: String?
     @Flag(help: "Read the redirected URL from standard input instead of listening on the loopback redirect URI.") var paste = false
@@ -38,6 +56,12 @@ struct TokensAuthorize: AsyncParsableCommand {
     func validate() throws {
         guard !self.tenants.isEmpty else { throw ValidationError("give at least one --tenant") }
         guard self.timeout > 0 else { throw ValidationError("--timeout must be positive") }
+        if self.authority == .hmrc, self.authorizeURL != nil {
+            throw ValidationError("--oauth-authorize-url is IRD's: HMRC's authorize endpoint is under the HMRC base URL")
+        }
+        if !self.sandboxVRNs.isEmpty, self.authority != .hmrc {
+            throw ValidationError("--sandbox-vrn is for --authority hmrc with --hmrc sandbox")
+        }
         guard let components = URLComponents(string: self.redirectURI), components.scheme != nil, components.host != nil,
             components.fragment == nil
         else { throw ValidationError("--redirect-uri must be an absolute URI without a fragment") }
@@ -46,6 +70,10 @@ struct TokensAuthorize: AsyncParsableCommand {
     func run() async throws {
         let logger = self.database.makeLogger("tuku.tokens")
         let cipher = try TokenCipher.fromEnvironment()
+        if self.authority == .hmrc {
+            try await self.runHMRC(cipher: cipher, logger: logger)
+            return
+        }
         guard self.gateway.isConfigured else { throw ValidationError("name the gateway: --gateway (or TUKU_GATEWAY)") }
         let endpoint = try self.gateway.endpoint()
         let tokenURL = try self.gateway.oauthTokenURL(for: endpoint)
@@ -57,25 +85,11 @@ struct TokensAuthorize: AsyncParsableCommand {
 
         let request = AuthorizationRequest()
         let url = request.url(authorizeURL: authorizeURL, clientID: clientID, redirectURI: self.redirectURI)
-        let listener = self.paste ? nil : TokensRedirectListener(redirectURI: self.redirectURI)
-        let server = try await listener?.bind()
-        Self.say("Open this URL in a browser, log on to myIR and authorise Tuku:")
-        Self.say("  \(url)")
-        if self.open { Self.openInBrowser(url) }
+        let code = try await self.receiveCode(
+            for: request, url: url, instruction: "Open this URL in a browser, log on to myIR and authorise Tuku:")
 
-        let query: [(String, String)]
-        if let listener, let server {
-            Self.say("Waiting up to \(Int(self.timeout)) s for the redirect to \(self.redirectURI) …")
-            query = try await listener.waitForRedirect(on: server, deadline: .milliseconds(Int64(self.timeout * 1000)))
-        } else {
-            Self.say("Paste the URL the browser was redirected to, then press Enter:")
-            guard let line = readLine(strippingNewline: true) else { throw TokensAuthorizeError(.noCode, "no redirect URL on standard input") }
-            let text = line.trimmingCharacters(in: .whitespaces)
-            query = Self.formItems(text.firstIndex(of: "?").map { String(text[text.index(after: $0)...]) } ?? text)
-        }
-        let code = try request.code(fromRedirect: query)
-
-        let transport = try GatewayTransport(configuration: try self.gateway.transportConfiguration(profile: endpoint.profile), logger: logger)
+        let transport = try GatewayTransport(
+            configuration: try self.gateway.transportConfiguration(profile: endpoint.profile), logger: logger)
         let tokens: TokenSet
         do {
             tokens = try await OAuthTokenClient(
@@ -93,6 +107,29 @@ struct TokensAuthorize: AsyncParsableCommand {
         print(
             "Stored token set \(self.name) for \(self.tenants.joined(separator: ", ")) (expires \(tokens.expiresAt.formatted(.iso8601)), "
                 + "refresh token: \(tokens.refreshToken == nil ? "none (desktop client)" : "yes"), key \(cipher.keyID)).")
+    }
+
+    /// Prints the authorize URL, waits for the redirect (loopback listener or pasted URL) and returns its code.
+    func receiveCode(for request: AuthorizationRequest, url: String, instruction: String) async throws -> Secret {
+        let listener = self.paste ? nil : TokensRedirectListener(redirectURI: self.redirectURI)
+        let server = try await listener?.bind()
+        Self.say(instruction)
+        Self.say("  \(url)")
+        if self.open { Self.openInBrowser(url) }
+
+        let query: [(String, String)]
+        if let listener, let server {
+            Self.say("Waiting up to \(Int(self.timeout)) s for the redirect to \(self.redirectURI) …")
+            query = try await listener.waitForRedirect(on: server, deadline: .milliseconds(Int64(self.timeout * 1000)))
+        } else {
+            Self.say("Paste the URL the browser was redirected to, then press Enter:")
+            guard let line = readLine(strippingNewline: true) else {
+                throw TokensAuthorizeError(.noCode, "no redirect URL on standard input")
+            }
+            let text = line.trimmingCharacters(in: .whitespaces)
+            query = Self.formItems(text.firstIndex(of: "?").map { String(text[text.index(after: $0)...]) } ?? text)
+        }
+        return try request.code(fromRedirect: query)
     }
 
     private func authorizeEndpoint(environment: GatewayEndpoint.Environment, tokenURL: String) throws -> String {
@@ -151,13 +188,18 @@ extension TokensAuthorize {
         /// `BASE64URL(SHA256(verifier))`, the S256 challenge.
         var challenge: String { Self.base64URL(Data(SHA256.hash(data: Data(self.verifier.value.utf8)))) }
 
-        /// The authorize URL: `response_type=code`, the client, the redirect URI, `scope=MYIR.Services`, the state and
-        /// the S256 challenge.
-        func url(authorizeURL: String, clientID: String, redirectURI: String) -> String {
-            let parameters = [
-                ("response_type", "code"), ("client_id", clientID), ("redirect_uri", redirectURI), ("scope", "MYIR.Services"),
-                ("state", self.state), ("code_challenge", self.challenge), ("code_challenge_method", "S256"),
+        /// The authorize URL: `response_type=code`, the client, the redirect URI, the scope (IRD's `MYIR.Services` by
+        /// default), the state, the S256 challenge when `pkce` (IRD's flow; HMRC's runs without), and any `extra`
+        /// parameters (the sandbox's `vrn=` extension).
+        func url(
+            authorizeURL: String, clientID: String, redirectURI: String, scope: String = "MYIR.Services", pkce: Bool = true,
+            extra: [(String, String)] = []
+        ) -> String {
+            var parameters = [
+                ("response_type", "code"), ("client_id", clientID), ("redirect_uri", redirectURI), ("scope", scope), ("state", self.state),
             ]
+            if pkce { parameters += [("code_challenge", self.challenge), ("code_challenge_method", "S256")] }
+            parameters += extra
             var allowed = CharacterSet(charactersIn: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
             allowed.insert(charactersIn: "-._~")
             let query = parameters.map { "\($0.0)=\($0.1.addingPercentEncoding(withAllowedCharacters: allowed) ?? $0.1)" }

@@ -8,7 +8,7 @@ struct TokensCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tokens",
         abstract:
-            "OAuth token sets: obtain one with IRD's authorisation-code flow or load one for tenants, list them (never their values), make or rotate the encryption key.",
+            "OAuth token sets: obtain one with IRD's or HMRC's authorisation-code flow or load one for tenants, list them (never their values), make or rotate the encryption key.",
         subcommands: [TokensAuthorize.self, Load.self, List.self, GenerateKey.self, Reseal.self])
 
     struct Load: AsyncParsableCommand {

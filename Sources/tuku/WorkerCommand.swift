@@ -21,6 +21,7 @@ struct WorkerCommand: AsyncParsableCommand {
 
     @OptionGroup var database: DatabaseOptions
     @OptionGroup var gateway: GatewayOptions
+    @OptionGroup var hmrc: HMRCGatewayOptions
 
     @Option(help: "Most jobs held at once.")
     var concurrency: Int = 100
@@ -94,11 +95,25 @@ struct WorkerCommand: AsyncParsableCommand {
         configuration.runTimeouts = definitions.mapValues { $0.gatewayOperation == nil ? $0.timeout : $0.timeout * 4 }
         configuration.exitProcessAfter = configuration.shutdownGracePeriod + configuration.ackFlushTimeout + .seconds(10)
         // One pooled connection per job in hand: a call never waits behind slow answers for a connection.
-        let filing = try self.gateway.filingDependencies(client: client, logger: logger, connectionsPerHost: self.concurrency)
+        var filing = try self.gateway.filingDependencies(client: client, logger: logger, connectionsPerHost: self.concurrency)
+        // HMRC shares IRD's token store (one cache, one refresh claim discipline) and rate limiter when both run.
+        let hmrc =
+            try self.hmrc.isConfigured
+            ? self.hmrc.setup(
+                tokens: try filing?.1.tokens ?? TokenStore(client: client, cipher: try TokenCipher.fromEnvironment(), logger: logger),
+                limiter: filing?.1.limiter ?? RateLimiter(client: client, logger: logger), allowOverrides: self.gateway.overridesAllowed,
+                logger: logger, connectionsPerHost: self.concurrency)
+            : nil
+        if let hmrc { filing?.1.refreshers[.hmrc] = hmrc.refresher }
+        // merge: pass `hmrc: hmrc.map { HMRCVATHandler.Dependencies(call: $0.call, baseURL: $0.baseURL, fraudPrevention:
+        // $0.fraudPrevention) }` once StandardHandlers.registry(definitions:filing:hmrc:) lands.
         let handlers = try StandardHandlers.registry(definitions: definitions, filing: filing?.1)
         configuration.kinds = .handling(handlers.kinds, known: Array(definitions.keys))
-        if filing == nil {
+        if filing == nil, hmrc == nil {
             logger.notice("No gateway configured (--gateway): running local kinds only; gateway jobs wait for a configured worker")
+        }
+        if let hmrc {
+            logger.notice("HMRC configured", metadata: ["hmrc.base_url": "\(hmrc.baseURL)"])
         }
         let worker = Worker(
             queue: JobQueue(client: client, logger: logger),
@@ -111,6 +126,9 @@ struct WorkerCommand: AsyncParsableCommand {
             services.insert(.init(service: metrics, failureTerminationBehavior: .gracefullyShutdownGroup), at: 0)
         }
         if let transport = filing?.0 {
+            services.append(.init(service: TransportService(transport: transport)))
+        }
+        if let transport = hmrc?.transport {
             services.append(.init(service: TransportService(transport: transport)))
         }
         services.append(.init(service: worker, successTerminationBehavior: .gracefullyShutdownGroup))

@@ -111,6 +111,23 @@ struct FraudPreventionHeadersTests {
         #expect(batchError.code == "fraud_vendor_unconfigured")
     }
 
+    @Test(
+        "configured later hops follow the first in Gov-Vendor-Forwarded and pass the sandbox's check; a hop without IP addresses is refused"
+    )
+    func forwardedHops() throws {
+        var vendor = HMRCFixtures.vendor
+        vendor.forwardedHops = [.init(by: "10.0.0.5", for: "10.0.0.2"), .init(by: "fd00::7", for: "10.0.0.5")]
+        let headers = try FraudPreventionHeaders(configuration: vendor).headers(for: Self.client(), now: Self.now)
+        #expect(
+            headers.first(name: "Gov-Vendor-Forwarded")
+                == "by=203.0.113.6&for=198.51.100.7,by=10.0.0.5&for=10.0.0.2,by=fd00%3A%3A7&for=10.0.0.5")
+        #expect(HMRCFraudPreventionCheck.problems(headers) == [])
+
+        vendor.forwardedHops = [.init(by: "load-balancer", for: "10.0.0.2")]
+        let error = try #require(throws: JobError.self) { try FraudPreventionHeaders(configuration: vendor) }
+        #expect(error.problems?.map(\.path) == ["forwardedHops[0]"])
+    }
+
     @Test("percent-encoding leaves only unreserved characters, UTF-8 bytes as %HH")
     func percentEncoding() {
         #expect(FraudPreventionHeaders.percentEncoded("a-b.c_d~e") == "a-b.c_d~e")

@@ -50,6 +50,21 @@ public struct FraudPreventionHeaders: Sendable {
             }
         }
 
+        /// One hop of `Gov-Vendor-Forwarded` after the first: a server that terminates TLS (`by`) and the address
+        /// that connected to it (`for`).
+        public struct ForwardedHop: Sendable, Hashable, Codable {
+            /// The IP address of the server that received the connection.
+            public var by: String
+            /// The IP address that connected to it.
+            public var `for`: String
+
+            /// Creates a hop.
+            public init(by: String, for forAddress: String) {
+                self.by = by
+                self.for = forAddress
+            }
+        }
+
         /// `Gov-Vendor-Product-Name`. Defaults to `Tuku`.
         public var productName: String
         /// `Gov-Vendor-Version`: software name → version, for every part of the vendor's software on the path.
@@ -61,6 +76,10 @@ public struct FraudPreventionHeaders: Sendable {
         public var publicIP: String?
         /// The process's own values for `BATCH_PROCESS_DIRECT`. Defaults to `nil` (then only `WEB_APP_VIA_SERVER` jobs).
         public var batchProcess: BatchProcess?
+        /// The hops of `Gov-Vendor-Forwarded` after the first (`by` = ``publicIP``, `for` = the client), in order: the
+        /// vendor's own TLS-terminating servers behind its public address (a load balancer's backend, say).
+        /// Defaults to `nil` (none).
+        public var forwardedHops: [ForwardedHop]?
 
         /// Creates a configuration.
         public init(
@@ -88,6 +107,10 @@ public struct FraudPreventionHeaders: Sendable {
             add("licenseIDs", "Gov-Vendor-License-IDs: at least one software=licence pair is required")
         }
         if let ip = configuration.publicIP, let reason = Self.publicIPProblem(ip) { add("publicIP", "Gov-Vendor-Public-IP: \(reason)") }
+        for (index, hop) in (configuration.forwardedHops ?? []).enumerated()
+        where Self.ipKind(hop.by) == nil || Self.ipKind(hop.for) == nil {
+            add("forwardedHops[\(index)]", "Gov-Vendor-Forwarded: each hop needs by and for IP addresses")
+        }
         if let batch = configuration.batchProcess {
             if UUID(uuidString: batch.deviceID) == nil { add("batchProcess.deviceID", "Gov-Client-Device-ID: not a UUID") }
             if batch.localIPs.isEmpty || batch.localIPs.contains(where: { Self.ipKind($0) == nil }) {
@@ -210,7 +233,9 @@ public struct FraudPreventionHeaders: Sendable {
             name: "Gov-Client-Window-Size",
             value: Self.keyValues([("width", String(window.width ?? 0)), ("height", String(window.height ?? 0))]))
         // Specification 3.3: the first hop is the vendor's own server, by = Gov-Vendor-Public-IP, for = the client.
-        headers.add(name: "Gov-Vendor-Forwarded", value: Self.keyValues([("by", vendorIP), ("for", ip)]))
+        // Later hops (the vendor's servers behind that address) follow, comma-separated.
+        let hops = [[("by", vendorIP), ("for", ip)]] + (configuration.forwardedHops ?? []).map { [("by", $0.by), ("for", $0.for)] }
+        headers.add(name: "Gov-Vendor-Forwarded", value: hops.map(Self.keyValues).joined(separator: ","))
         addVendor(to: &headers, publicIP: vendorIP)
         return headers
     }

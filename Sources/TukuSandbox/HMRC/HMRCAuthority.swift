@@ -1,9 +1,9 @@
 import Foundation
 import Synchronization
 
-/// HMRC's OAuth 2.0 token endpoint as the sandbox emulates it, separate from IRD's ``OAuthAuthority``: the
-/// authorization-code grant (codes minted by the loopback-only `POST /sandbox/hmrc/grant` in place of HMRC's
-/// browser consent), the refresh-token grant with single-use refresh tokens (a spent one presented again revokes
+/// HMRC's OAuth 2.0 authorize and token endpoints as the sandbox emulates them, separate from IRD's
+/// ``OAuthAuthority``: the authorization-code grant (codes from `GET /oauth/authorize`, which consents at once for
+/// the VRNs its `vrn=` extension names, or minted by the loopback-only `POST /sandbox/hmrc/grant`), the refresh-token grant with single-use refresh tokens (a spent one presented again revokes
 /// every token of the authorisation), access tokens of 4 hours, and no refreshing 18 months after the user's
 /// authorisation. Client id and secret travel in the form body, as HMRC requires. Tokens live in memory only and
 /// are never logged.
@@ -84,6 +84,54 @@ public final class HMRCAuthority: Sendable {
         return Reply(status: 200, json: "{\"code\":\(Arrival.quoted(code))}")
     }
 
+    /// `GET /oauth/authorize?response_type=code&client_id=…&scope=read:vat+write:vat&state=…&redirect_uri=…` for a
+    /// registered HMRC application: consents at once (the sandbox has no Government Gateway sign-in) and redirects to
+    /// the redirect URI with a code (valid ``HMRCConfiguration/authorizationCodeLifetime``, single use, bound to that
+    /// redirect URI) and the state, echoed as sent.
+    ///
+    /// `response_type`, the application and `redirect_uri` (exactly one of the application's registered URIs) are
+    /// answered as JSON errors; once the redirect URI is known to be the application's, a missing or foreign scope is a
+    /// redirect with `error=invalid_scope`, and a bad `vrn` one with `error=invalid_request`.
+    ///
+    /// Sandbox extensions: `vrn=…` (repeatable or comma-separated, at least one, 9 digits each) names the VAT
+    /// registration numbers the user consents for (HMRC learns them from the sign-in); `consent=deny` answers as if
+    /// the user refused (`error=access_denied`).
+    public func authorize(query: [(String, String)], now: Date = Date()) -> OAuthReply {
+        var values: [String: String] = [:]
+        for (name, value) in query where values[name] == nil && !value.isEmpty { values[name] = value }
+        guard values["response_type"] == "code" else {
+            return .error(400, "unsupported_response_type", "response_type must be code")
+        }
+        guard let clientID = values["client_id"], let application = applications[clientID] else {
+            return .error(400, "invalid_client", "unknown client_id")
+        }
+        guard let redirectURI = values["redirect_uri"], application.redirectURIs.contains(redirectURI) else {
+            return .error(400, "invalid_request", "redirect_uri is missing or not registered for this application")
+        }
+        let stateValue = values["state"]
+        func refuse(_ error: String, _ description: String) -> OAuthReply {
+            .redirect(OAuthAuthority.appending([("error", error), ("error_description", description)], state: stateValue, to: redirectURI))
+        }
+        let scopes = (values["scope"] ?? "").split(separator: " ").map(String.init)
+        guard !scopes.isEmpty, Set(scopes).isSubset(of: Self.scopes) else {
+            return refuse("invalid_scope", "scope must be read:vat and/or write:vat")
+        }
+        let vrns = query.filter { $0.0 == "vrn" }.flatMap { $0.1.split(separator: ",").map(String.init) }
+        guard !vrns.isEmpty, vrns.allSatisfy(HMRCVATReturn.isValidVRN) else {
+            return refuse("invalid_request", "vrn must name at least one 9-digit VAT registration number (sandbox extension)")
+        }
+        if values["consent"] == "deny" {
+            return .redirect(OAuthAuthority.appending([("error", "access_denied")], state: stateValue, to: redirectURI))
+        }
+        let code = OAuthAuthority.randomToken()
+        state.withLock {
+            $0.codes[code] = Code(
+                clientID: clientID, vrns: Set(vrns), scopes: Set(scopes), redirectURI: redirectURI,
+                expiresAt: now.addingTimeInterval(OAuthAuthority.seconds(configuration.authorizationCodeLifetime)))
+        }
+        return .redirect(OAuthAuthority.appending([("code", code)], state: stateValue, to: redirectURI))
+    }
+
     /// `POST /oauth/token` for an HMRC application.
     public func token(form: [(String, String)], contentType: String?, now: Date = Date()) -> Reply {
         guard (contentType ?? "").lowercased().hasPrefix("application/x-www-form-urlencoded") else {
@@ -119,7 +167,8 @@ public final class HMRCAuthority: Sendable {
                 return Self.oauthError(400, "invalid_request", "refresh_token is required")
             }
             return state.withLock { state in
-                guard let issued = state.refreshTokens[token], var family = state.families[issued.family], family.clientID == clientID else {
+                guard let issued = state.refreshTokens[token], var family = state.families[issued.family], family.clientID == clientID
+                else {
                     return Self.oauthError(400, "invalid_grant", "the refresh token is invalid")
                 }
                 if issued.spent {

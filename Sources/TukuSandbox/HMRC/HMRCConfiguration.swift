@@ -1,7 +1,8 @@
 /// The sandbox's HMRC personality: HMRC's VAT (MTD) API 1.0 and its OAuth token endpoint, on the one-way TLS
 /// listener. Off (every HMRC route answers 404) until at least one application is registered.
 public struct HMRCConfiguration: Sendable {
-    /// The registered HMRC applications (client id and secret). Defaults to none: the personality is off.
+    /// The registered HMRC applications (client id, secret, and the redirect URIs `GET /oauth/authorize` accepts for
+    /// each). Defaults to none: the personality is off.
     public var applications: [RegisteredClient]
     /// How long an access token is valid. Defaults to 4 hours (HMRC's `expires_in: 14400`).
     public var accessTokenLifetime: Duration

@@ -58,11 +58,13 @@ public struct RegisteredClient: Sendable, Hashable, Codable {
         self.init(id: parts[0], secret: parts[1], kind: kind)
     }
 
-    /// Adds the `--redirect-uri ID=URI` options to the clients they name.
+    /// Adds the `--redirect-uri ID=URI` options (or, named by `option`, `--hmrc-redirect-uri`) to the clients they name.
     ///
     /// - Throws: ``SandboxError/Code/invalidConfiguration`` when an option is not `ID=URI`, names no registered
     ///   client, or its URI is not absolute (or has a fragment, which RFC 6749 §3.1.2 forbids).
-    public static func registering(redirectURIs options: [String], in clients: [RegisteredClient]) throws(SandboxError)
+    public static func registering(
+        redirectURIs options: [String], in clients: [RegisteredClient], option name: String = "--redirect-uri"
+    ) throws(SandboxError)
         -> [RegisteredClient]
     {
         var clients = clients
@@ -76,7 +78,7 @@ public struct RegisteredClient: Sendable, Hashable, Codable {
             }
             let indices = clients.indices.filter { clients[$0].id == parts[0] }
             guard !indices.isEmpty else {
-                throw SandboxError(.invalidConfiguration, "--redirect-uri names \(parts[0]), which is not a registered client")
+                throw SandboxError(.invalidConfiguration, "\(name) names \(parts[0]), which is not a registered client")
             }
             for index in indices where !clients[index].redirectURIs.contains(parts[1]) {
                 clients[index].redirectURIs.append(parts[1])

@@ -3,7 +3,7 @@ import NIOCore
 import NIOHTTP1
 
 /// The HMRC personality's routes, on the one-way TLS listener only (HMRC's platform has no mutual TLS):
-/// `POST /oauth/token` for HMRC applications, `POST /sandbox/hmrc/grant` (loopback only), the VAT (MTD) API 1.0's
+/// `GET /oauth/authorize` and `POST /oauth/token` for HMRC applications, `POST /sandbox/hmrc/grant` (loopback only), the VAT (MTD) API 1.0's
 /// `POST /organisations/vat/{vrn}/returns`, `GET …/returns/{periodKey}` and `GET …/obligations`, and the moved
 /// prefix's 308 answers.
 extension SandboxRouter {
@@ -23,6 +23,22 @@ extension SandboxRouter {
         }
         if request.method == .POST, path == "/sandbox/hmrc/grant" {
             return finish(request, client: anonymous, action: "hmrc.grant", hmrcGrant(request))
+        }
+        if request.method == .GET, path.lowercased() == "/oauth/authorize" {
+            let query = request.queryItems
+            guard let clientID = query.first(where: { $0.0 == "client_id" })?.1, hmrc.isApplication(clientID) else { return nil }
+            let reply = hmrc.authorize(query: query, now: request.receivedAt)
+            var headers = HTTPHeaders()
+            headers.add(name: "Cache-Control", value: "no-store")
+            if let location = reply.location {
+                headers.add(name: "Location", value: location)
+                return finish(
+                    request, client: "hmrc:\(clientID)", action: "hmrc.oauth.authorize",
+                    SandboxResponse(status: .init(statusCode: reply.status), headers: headers))
+            }
+            return finish(
+                request, client: "hmrc:\(clientID)", action: "hmrc.oauth.authorize",
+                .text(.init(statusCode: reply.status), reply.json, contentType: "application/json", headers: headers))
         }
         if request.method == .POST, path.lowercased() == "/oauth/token" {
             let form = SandboxRequest.formItems(request.bodyText)
