@@ -75,7 +75,8 @@ struct HMRCVATHandlerTests {
     /// Runs `body` with a migrated database, a sandbox serving HMRC (configured by `configure`), an `hmrc` token set
     /// for tenant `acme` from the sandbox's grant, and a worker running the standard handlers with HMRC's.
     func withHMRC(
-        prefix: String = "", timeout: Duration = .seconds(5), configure: @Sendable (inout SandboxServer.Configuration) -> Void = { _ in },
+        prefix: String = "", timeout: Duration = .seconds(5), revokeAccessToken: Bool = false,
+        configure: @Sendable (inout SandboxServer.Configuration) -> Void = { _ in },
         _ body: @Sendable (Harness) async throws -> Void
     ) async throws {
         let certificates = try Self.certificates.get()
@@ -103,7 +104,9 @@ struct HMRCVATHandlerTests {
                     let port = try await sandbox.addresses().oneWayTLSPort
                     let origin = "https://127.0.0.1:\(port)"
                     let tokens = TokenStore(client: client, cipher: try TokenCipher(base64: TokenCipher.generateKey()), logger: .test())
-                    let set = try await Self.authorise(origin: origin, transport: transport)
+                    var set = try await Self.authorise(origin: origin, transport: transport)
+                    // An access token HMRC does not know (as after a revocation): 401 INVALID_CREDENTIALS until refreshed.
+                    if revokeAccessToken { set.accessToken = Secret("not-a-token-hmrc-issued") }
                     try await tokens.store(name: "vat-agent", gateway: .hmrc, tokens: set, tenants: ["acme"])
                     let dependencies = HMRCVATHandler.Dependencies(
                         call: .init(
@@ -369,15 +372,36 @@ struct HMRCVATHandlerTests {
         }
     }
 
-    @Test("migration 0019: only a succeeded job has a result")
+    @Test("migration 0019: only a succeeded job has a result, and a producer reads its own tenants' results only")
     func resultColumns() async throws {
-        try await TestDatabase.withFresh { client, _ in
+        try await TestDatabase.withFresh { client, database in
             let id = try await client.scalar("SELECT tuku.enqueue('noop', 'acme', '{}'::jsonb)", as: Int64.self)
+            let other = try await client.scalar("SELECT tuku.enqueue('noop', 'kiwi', '{}'::jsonb)", as: Int64.self)
             await #expect(throws: (any Error).self) {
                 try await client.query("UPDATE tuku.jobs SET result = '{\"a\":1}' WHERE id = \(id)")
             }
-            try await client.query("UPDATE tuku.jobs SET state = 'succeeded', finished_at = now(), result = '{\"a\":1}' WHERE id = \(id)")
+            try await client.query(
+                "UPDATE tuku.jobs SET state = 'succeeded', finished_at = now(), result = '{\"a\":1}' WHERE id IN (\(id), \(other))")
             #expect(try await client.scalar("SELECT result->>'a' FROM tuku.jobs WHERE id = \(id)", as: String.self) == "1")
+            try await TestLogin.with("tuku_producer", on: database, admin: client) { producer, login in
+                try await client.execute("INSERT INTO tuku.producer_tenants (login, tenant) VALUES (\(login.name), 'acme')")
+                #expect(
+                    try await producer.scalar("SELECT string_agg(tenant || ':' || (result->>'a'), ',') FROM tuku.jobs", as: String.self)
+                        == "acme:1")
+                #expect(await producer.sqlState(of: "UPDATE tuku.jobs SET result = '{}'") != nil)
+            }
+        }
+    }
+
+    @Test("HMRC's 401 INVALID_CREDENTIALS refreshes the token set once through the paced call and calls again")
+    func refreshesARefusedToken() async throws {
+        try await self.withHMRC(revokeAccessToken: true) { harness in
+            let client = harness.client
+            let id = try await harness.enqueue("hmrc.vat.obligations", try Self.example("hmrc.vat.obligations", "year-all"))
+            try await client.waitUntil("SELECT state = 'succeeded' FROM tuku.jobs WHERE id = \(id)")
+            #expect(try await Self.exchanges(client, id) == "submit 401 reauthorize, submit 200 succeeded")
+            #expect(try await client.scalar("SELECT generation FROM tuku.oauth_tokens", as: Int64.self) == 2)
+            #expect(try await client.scalar("SELECT count(*)::int8 FROM tuku.attempts WHERE job_id = \(id)", as: Int64.self) == 1)
         }
     }
 }
