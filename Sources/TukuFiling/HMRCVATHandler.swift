@@ -138,6 +138,10 @@ public struct HMRCVATHandler: Sendable {
                 return .succeeded
             case (.answered, .none?):
                 context.logger.notice("HMRC holds no return for this period; filing it")
+            case (.answered, _) where sent.hmrc.map(Self.needsConsent) == true:
+                // Nothing can be asked or sent for this VRN until the client authorises again: a person's work. The job
+                // stays unsettled, so a retry by hand looks the period up first.
+                return .rejected(sent.hmrc?.jobError ?? JobError(code: "hmrc_consent_required", message: "HMRC needs consent"))
             case (.answered(let classified, _, let record), _):
                 return Self.undecided(self.outcome(classified, hmrc: sent.hmrc, record: record))
             }
@@ -337,6 +341,10 @@ public struct HMRCVATHandler: Sendable {
                 after: Self.reconcileDelay,
                 error: JobError(code: JobError.outcomeUnknownCode, message: "the return lookup did not settle it: \(error.message)"))
         }
+    }
+
+    private static func needsConsent(_ outcome: HMRCOutcome) -> Bool {
+        if case .needsConsent = outcome { true } else { false }
     }
 
     private static func said(_ hmrc: HMRCOutcome?, _ answered: String) -> String {

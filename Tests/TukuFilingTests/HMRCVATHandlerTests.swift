@@ -356,6 +356,22 @@ struct HMRCVATHandlerTests {
         }
     }
 
+    @Test("a lookup answered CLIENT_OR_AGENT_NOT_AUTHORISED rejects the job for a person and leaves it unsettled; nothing is filed")
+    func consentRequiredAtLookup() async throws {
+        try await self.withHMRC(configure: { $0.faults = FaultPlan(script: [.gatewayTimeoutAfterStore]) }) { harness in
+            let client = harness.client
+            let id = try await harness.enqueue(
+                "hmrc.vat.return", try Self.example("hmrc.vat.return", "batch-debit") { $0["vrn"] = "987654321" })
+            try await client.waitUntil("SELECT state = 'rejected' FROM tuku.jobs WHERE id = \(id)", timeout: .seconds(30))
+            #expect(try await Self.exchanges(client, id) == "submit 504 outcome_unknown, reconcile 403 rejected")
+            #expect(
+                try await client.scalar("SELECT last_error->>'code' FROM tuku.jobs WHERE id = \(id)", as: String.self)
+                    == "hmrc_consent_required")
+            #expect(try await client.scalar("SELECT unsettled_since IS NOT NULL FROM tuku.jobs WHERE id = \(id)", as: Bool.self))
+            #expect(harness.statistics.hmrcReturnsStored == 0)
+        }
+    }
+
     @Test("obligations are read and stored as the job's result")
     func storesObligations() async throws {
         try await self.withHMRC { harness in
