@@ -75,7 +75,7 @@ struct HMRCVATHandlerTests {
     /// Runs `body` with a migrated database, a sandbox serving HMRC (configured by `configure`), an `hmrc` token set
     /// for tenant `acme` from the sandbox's grant, and a worker running the standard handlers with HMRC's.
     func withHMRC(
-        prefix: String = "", timeout: Duration = .seconds(5), revokeAccessToken: Bool = false,
+        prefix: String = "", timeout: Duration = .seconds(5), revokeAccessToken: Bool = false, paced: Bool = false,
         configure: @Sendable (inout SandboxServer.Configuration) -> Void = { _ in },
         _ body: @Sendable (Harness) async throws -> Void
     ) async throws {
@@ -90,7 +90,8 @@ struct HMRCVATHandlerTests {
             configuration.oneWayTLSPort = 0
             configuration.shutdownGracePeriod = .milliseconds(200)
             var hmrc = HMRCConfiguration(applications: [RegisteredClient(id: Self.applicationID, secret: Self.applicationSecret)])
-            hmrc.rate = nil
+            // HMRC's 3 requests/s per application, enforced by the sandbox only when the test paces its calls.
+            hmrc.rate = paced ? 3 : nil
             configuration.hmrc = hmrc
             configure(&configuration)
             let sandbox = try await SandboxServer(configuration: configuration, logger: .test())
@@ -111,9 +112,11 @@ struct HMRCVATHandlerTests {
                     let dependencies = HMRCVATHandler.Dependencies(
                         call: .init(
                             gateway: .hmrc, transport: transport, tokens: tokens,
-                            refresher: SandboxRefresher(url: origin + "/oauth/token", transport: transport), limiter: nil),
+                            refresher: SandboxRefresher(url: origin + "/oauth/token", transport: transport),
+                            limiter: paced ? RateLimiter(client: client, logger: .test()) : nil),
                         baseURL: origin + prefix, vendor: try FraudPreventionHeaders(configuration: Self.vendor),
                         classifier: HMRCOutcomeClassifier(configuration: .init(throttleDelay: .seconds(1))))
+                    if paced { try await client.execute("SELECT tuku.set_rate('hmrc.api', 3)") }
                     var definitions = try KindDefinition.bundled()
                     for kind in definitions.keys where kind.hasPrefix("hmrc.") { definitions[kind]?.timeoutSeconds = timeout.inSeconds }
                     let handlers = try StandardHandlers.registry(definitions: definitions, filing: nil, hmrc: dependencies)
@@ -369,6 +372,28 @@ struct HMRCVATHandlerTests {
                     == "hmrc_consent_required")
             #expect(try await client.scalar("SELECT unsettled_since IS NOT NULL FROM tuku.jobs WHERE id = \(id)", as: Bool.self))
             #expect(harness.statistics.hmrcReturnsStored == 0)
+        }
+    }
+
+    @Test("both HMRC kinds share the hmrc.api pace: twelve jobs at once stay within the sandbox's 3 requests/s")
+    func sharesHMRCsPace() async throws {
+        try await self.withHMRC(paced: true) { harness in
+            let client = harness.client
+            var ids: [Int64] = []
+            for index in 0..<12 {
+                ids.append(
+                    index.isMultiple(of: 2)
+                        ? try await harness.enqueue("hmrc.vat.obligations", try Self.example("hmrc.vat.obligations", "year-all"))
+                        : try await harness.enqueue(
+                            "hmrc.vat.return", try Self.example("hmrc.vat.return", "batch-debit") { $0["periodKey"] = "P\(100 + index)" }))
+            }
+            try await client.waitUntil("SELECT bool_and(state = 'succeeded') FROM tuku.jobs WHERE id = ANY(\(ids))", timeout: .seconds(40))
+            #expect(try await client.scalar("SELECT count(*)::int8 FROM tuku.exchanges WHERE http_status = 429", as: Int64.self) == 0)
+            #expect(try await client.scalar("SELECT count(*)::int8 FROM tuku.exchanges", as: Int64.self) == 12)
+            let span = try await client.scalar(
+                "SELECT extract(epoch FROM max(started_at) - min(started_at))::float8 FROM tuku.exchanges", as: Double.self)
+            #expect(span >= 11.0 / 3 - 0.2, "12 calls at 3/s span at least 3.5 s, not \(span)")
+            #expect(harness.statistics.callsByStatus["429"] == nil)
         }
     }
 
