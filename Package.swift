@@ -109,12 +109,14 @@ let package = Package(
             ],
             swiftSettings: strictSwift6
         ),
-        // The job kinds of jobs/ (embedded at build time) and their handlers: IRD filings through the gateway.
+        // The job kinds of jobs/ (embedded at build time) and their handlers: IRD filings and HMRC VAT returns through
+        // the paced gateway call.
         .target(
             name: "TukuFiling",
             dependencies: [
                 "TukuCore",
                 "TukuIRD",
+                "TukuHMRC",
                 "TukuGateway",
                 "TukuPostgres",
                 "TukuWorker",
@@ -266,6 +268,8 @@ let package = Package(
             dependencies: [
                 "TukuCore",
                 "TukuIRD",
+                "TukuHMRC",
+                "TukuSandbox",
                 "TukuGateway",
                 "TukuPostgres",
                 "TukuWorker",

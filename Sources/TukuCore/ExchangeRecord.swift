@@ -61,6 +61,10 @@ public struct ExchangeRecord: Sendable, Hashable {
     /// The reply exactly as received, only when it is not valid UTF-8 (``responseBody`` then shows each bad byte
     /// as U+FFFD). `nil` for a valid UTF-8 reply, stored once as text.
     public var responseBodyBytes: [UInt8]?
+    /// The gateway's proof that it accepted a filing, as a JSON object (HMRC: `Receipt-ID`, `Receipt-Timestamp`,
+    /// `X-CorrelationId`, `formBundleNumber`, `chargeRefNumber`, `processingDate`); stored in
+    /// `tuku.exchanges.receipt` and kept with the row's other metadata when the bodies are swept. `nil` for none.
+    public var receipt: String?
 
     /// Sets ``responseBody`` from the reply's bytes, and ``responseBodyBytes`` too when they are not valid UTF-8,
     /// so that what came back is kept exactly.

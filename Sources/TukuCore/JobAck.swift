@@ -14,6 +14,9 @@ public struct JobAck: Sendable, Hashable {
     public var exchanges: [ExchangeRecord]
     /// What the run learned about whether a request may have reached the gateway unanswered.
     public var settlement: GatewaySettlement
+    /// What the job produced for upstream, as a JSON value (for example the obligations an `hmrc.vat.obligations`
+    /// job read); stored in `tuku.jobs.result` only when the job ends `succeeded`. `nil` for none.
+    public var result: String?
 
     /// The outcome as stored: a name, an optional error, and the delay before the next run.
     public struct Outcome: Sendable, Hashable {
@@ -55,7 +58,7 @@ public struct JobAck: Sendable, Hashable {
 
     public init(
         jobID: Int64, leaseToken: Int64, outcome: Outcome, startedAt: Date, exchanges: [ExchangeRecord] = [],
-        settlement: GatewaySettlement = .unchanged
+        settlement: GatewaySettlement = .unchanged, result: String? = nil
     ) {
         self.jobID = jobID
         self.leaseToken = leaseToken
@@ -63,5 +66,6 @@ public struct JobAck: Sendable, Hashable {
         self.startedAt = startedAt
         self.exchanges = exchanges
         self.settlement = settlement
+        self.result = result
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import TukuCore
 import TukuGateway
+import TukuHMRC
 import TukuIRD
 
 /// A job kind's definition, from `jobs/<kind>/kind.json` (embedded into the binary at build time).
@@ -46,7 +47,7 @@ public struct KindDefinition: Sendable, Hashable, Decodable {
     public var retry: Retry
     /// The kind whose status query settles an ambiguous outcome before anything is sent again: the File handler
     /// reconciles through it, with its operation, timeout and rate-limit key (only `ird.ei.file`, through
-    /// `ird.ei.status`).
+    /// `ird.ei.status`). HMRC kinds have none: `hmrc.vat.return` looks its period up itself.
     public var reconcileWith: String?
 
     /// The kind's backoff.
@@ -142,7 +143,18 @@ public struct KindDefinition: Sendable, Hashable, Decodable {
             return problems
         }
         if (self.rateLimitKey ?? "").isEmpty { problems.append("rateLimitKey is required for gateway kinds") }
-        // Each gateway checks its own kinds; a kind whose gateway has no handler in this build is not run.
+        // Each gateway checks its own kinds.
+        if gateway == .hmrc {
+            // HMRC kinds: REST calls whose method and path the kind implies (HMRCVATHandler); IRD's SOAP keys do not
+            // apply, and the handler settles an ambiguous return by looking the period up, without a status kind.
+            if ![VATReturnPayload.kind, VATObligationsPayload.kind].contains(self.kind) {
+                problems.append("'\(self.kind)' is not a known HMRC kind")
+            }
+            let soapKeys: [Any?] = [self.operation, self.service, self.soapAction, self.reconcileWith]
+            if soapKeys.contains(where: { $0 != nil }) {
+                problems.append("operation, soapAction, service and reconcileWith are IRD's keys; an HMRC kind has none")
+            }
+        }
         guard gateway == .ird else { return problems }
         // IRD kinds.
         if IRDJobKind(rawValue: self.kind) == nil { problems.append("'\(self.kind)' is not a known IRD kind") }

@@ -179,7 +179,7 @@ public struct JobQueue: Sendable {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         var ids: [Int64] = [], tokens: [Int64] = [], outcomes: [String] = [], errors: [String] = []
-        var delays: [Double] = [], startedAt: [Date] = [], settlements: [String] = []
+        var delays: [Double] = [], startedAt: [Date] = [], settlements: [String] = [], results: [String] = []
         var exchanges = ExchangeColumns()
         for ack in acks {
             ids.append(ack.jobID)
@@ -189,6 +189,7 @@ public struct JobQueue: Sendable {
             delays.append(ack.outcome.delay.map(\.inSeconds) ?? -1)
             startedAt.append(ack.startedAt)
             settlements.append(ack.settlement.rawValue)
+            results.append(ack.result ?? "")
             for exchange in ack.exchanges {
                 try exchanges.append(exchange, jobID: ack.jobID, encoder: encoder)
             }
@@ -198,11 +199,11 @@ public struct JobQueue: Sendable {
             WITH input AS (
                 SELECT * FROM unnest(
                     \(ids)::int8[], \(tokens)::int8[], \(outcomes)::text[], \(errors)::text[],
-                    \(delays)::float8[], \(startedAt)::timestamptz[], \(settlements)::text[]
-                ) AS i(id, lease_token, outcome, error, delay, started_at, settlement)
+                    \(delays)::float8[], \(startedAt)::timestamptz[], \(settlements)::text[], \(results)::text[]
+                ) AS i(id, lease_token, outcome, error, delay, started_at, settlement, result)
             ), resolved AS (
                 SELECT i.id, i.lease_token, i.outcome, i.started_at, i.settlement,
-                       NULLIF(i.error, '')::jsonb AS error,
+                       NULLIF(i.error, '')::jsonb AS error, NULLIF(i.result, '')::jsonb AS result,
                        CASE WHEN i.delay >= 0 THEN now() + make_interval(secs => i.delay) END AS retry_at
                 FROM input i
             ), acked AS (
@@ -218,6 +219,8 @@ public struct JobQueue: Sendable {
                         WHEN t.gateway = 'reported' AND r.settlement = 'settled' THEN NULL
                         ELSE j.unsettled_since
                     END,
+                    -- What the job produced for upstream, kept only when it succeeded (tuku.jobs.result).
+                    result = CASE WHEN t.to_state = 'succeeded' THEN r.result ELSE j.result END,
                     finished_at = CASE WHEN t.to_state IN ('succeeded', 'rejected', 'dead', 'cancelled') THEN now() END,
                     lease_owner = NULL,
                     lease_expires_at = NULL,
@@ -239,24 +242,26 @@ public struct JobQueue: Sendable {
                 INSERT INTO tuku.exchanges (
                     job_id, attempt_id, attempt, purpose, endpoint, action, started_at, latency_ms, http_status,
                     transport_error, gateway_status, fault, gateway_id, submission_key, outcome, request_body, response_body,
-                    response_body_bytes)
+                    response_body_bytes, receipt)
                 SELECT e.job_id, rec.id, rec.attempt, e.purpose, e.endpoint, e.action, e.started_at,
                        NULLIF(e.latency_ms, -1), NULLIF(e.http_status, -1), NULLIF(e.transport_error, ''),
                        e.gateway_status::jsonb, NULLIF(e.fault, '')::jsonb, NULLIF(e.gateway_id, ''),
                        NULLIF(e.submission_key, -1), e.outcome,
                        CASE WHEN e.has_request THEN e.request_body END, CASE WHEN e.has_response THEN e.response_body END,
                        -- The exact reply, hex-encoded here, when it is not valid UTF-8 ('' otherwise).
-                       CASE WHEN e.response_hex <> '' THEN decode(e.response_hex, 'hex') END
+                       CASE WHEN e.response_hex <> '' THEN decode(e.response_hex, 'hex') END,
+                       NULLIF(e.receipt, '')::jsonb
                 FROM unnest(
                     \(exchanges.jobIDs)::int8[], \(exchanges.purposes)::text[], \(exchanges.endpoints)::text[],
                     \(exchanges.actions)::text[], \(exchanges.startedAt)::timestamptz[], \(exchanges.latencies)::float8[],
                     \(exchanges.httpStatuses)::int4[], \(exchanges.transportErrors)::text[], \(exchanges.statuses)::text[],
                     \(exchanges.faults)::text[], \(exchanges.gatewayIDs)::text[], \(exchanges.submissionKeys)::int8[],
                     \(exchanges.outcomes)::text[], \(exchanges.hasRequest)::bool[], \(exchanges.requestBodies)::text[],
-                    \(exchanges.hasResponse)::bool[], \(exchanges.responseBodies)::text[], \(exchanges.responseHex)::text[]
+                    \(exchanges.hasResponse)::bool[], \(exchanges.responseBodies)::text[], \(exchanges.responseHex)::text[],
+                    \(exchanges.receipts)::text[]
                 ) WITH ORDINALITY AS e(job_id, purpose, endpoint, action, started_at, latency_ms, http_status, transport_error,
                                        gateway_status, fault, gateway_id, submission_key, outcome, has_request, request_body,
-                                       has_response, response_body, response_hex, ordinal)
+                                       has_response, response_body, response_hex, receipt, ordinal)
                 JOIN recorded rec ON rec.job_id = e.job_id
                 ORDER BY e.ordinal
             )
@@ -463,7 +468,7 @@ private struct ExchangeColumns {
     var startedAt: [Date] = [], latencies: [Double] = [], httpStatuses: [Int32] = [], transportErrors: [String] = []
     var statuses: [String] = [], faults: [String] = [], gatewayIDs: [String] = [], submissionKeys: [Int64] = []
     var outcomes: [String] = [], hasRequest: [Bool] = [], requestBodies: [String] = [], hasResponse: [Bool] = []
-    var responseBodies: [String] = [], responseHex: [String] = []
+    var responseBodies: [String] = [], responseHex: [String] = [], receipts: [String] = []
 
     mutating func append(_ exchange: ExchangeRecord, jobID: Int64, encoder: JSONEncoder) throws {
         self.jobIDs.append(jobID)
@@ -484,6 +489,7 @@ private struct ExchangeColumns {
         self.hasResponse.append(exchange.responseBody != nil)
         self.responseBodies.append(exchange.responseBody ?? "")
         self.responseHex.append(exchange.responseBodyBytes.map(Self.hex) ?? "")
+        self.receipts.append(exchange.receipt ?? "")
     }
 
     private static let hexDigits = Array("0123456789abcdef".utf8)

@@ -41,8 +41,20 @@ public struct JobContext: Sendable {
         self.recorder.settlement.withLock { $0 }
     }
 
+    /// Sets what the job produced for upstream, as JSON text (an object or any JSON value); the last one set is
+    /// stored with the ack in `tuku.jobs.result` if the run ends `succeeded`, and dropped otherwise.
+    public func setResult(_ json: String) {
+        self.recorder.result.withLock { $0 = json }
+    }
+
+    /// The result set so far, if any.
+    public var result: String? {
+        self.recorder.result.withLock { $0 }
+    }
+
     private final class Recorder: Sendable {
         let exchanges = Mutex<[ExchangeRecord]>([])
         let settlement = Mutex<GatewaySettlement>(.unchanged)
+        let result = Mutex<String?>(nil)
     }
 }

@@ -242,7 +242,7 @@ final class WorkerRun: Sendable {
         }
         let ack = JobAck(
             jobID: job.id, leaseToken: job.leaseToken, outcome: resolved, startedAt: tracked.startedAt, exchanges: context.exchanges,
-            settlement: context.settlement)
+            settlement: context.settlement, result: resolved.name == "succeeded" ? context.result : nil)
         let accepted = self.state.withLock { state -> Bool in
             guard state.tracked[job.leaseToken]?.finished == false else { return false }
             state.tracked[job.leaseToken]?.finished = true

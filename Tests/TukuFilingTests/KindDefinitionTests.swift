@@ -81,6 +81,30 @@ struct KindDefinitionTests {
         #expect(try Self.problems { $0["reconcileWith"] = "ird.ei.nothing" }.contains("reconcileWith names unknown kind 'ird.ei.nothing'"))
     }
 
+    @Test("the HMRC kinds name gateway hmrc and share HMRC's per-application key; IRD's SOAP keys are refused on them")
+    func hmrcKinds() throws {
+        let definitions = try KindDefinition.bundled()
+        for kind in ["hmrc.vat.return", "hmrc.vat.obligations"] {
+            let definition = try #require(definitions[kind])
+            #expect(definition.gateway == .hmrc)
+            #expect(definition.rateLimitKey == "hmrc.api")
+            #expect(definition.operation == nil && definition.reconcileWith == nil)
+        }
+        let hmrc = """
+            { "kind": "hmrc.vat.return", "description": "Files.", "gateway": "hmrc", "rateLimitKey": "hmrc.api",
+              "timeoutSeconds": 60, "retry": { "baseSeconds": 30, "capSeconds": 3600, "jitter": 0.1 }, "operation": "File" }
+            """
+        #expect(throws: JobError.self) { try KindDefinition.load(files: [("hmrc.vat.return/kind.json", hmrc)]) }
+        let unknown = hmrc.replacingOccurrences(of: #", "operation": "File""#, with: "")
+            .replacingOccurrences(of: "hmrc.vat.return", with: "hmrc.vat.liabilities")
+        do {
+            _ = try KindDefinition.load(files: [("hmrc.vat.liabilities/kind.json", unknown)])
+            Issue.record("an unknown HMRC kind loaded")
+        } catch let error as JobError {
+            #expect(error.problems?.map(\.reason) == ["'hmrc.vat.liabilities' is not a known HMRC kind"])
+        }
+    }
+
     @Test("a local kind declares no gateway keys")
     func localKind() throws {
         let noop = """
