@@ -97,6 +97,13 @@ public struct HMRCVATHandler: Sendable {
         }
     }
 
+    /// The outcome of a job refused before any call. A problem with this worker's vendor configuration
+    /// (`fraud_vendor_unconfigured`) is not the job's: it waits for an operator, as a missing token set does,
+    /// instead of ending `rejected`.
+    static func refusal(_ error: JobError) -> JobOutcome {
+        error.code == "fraud_vendor_unconfigured" ? .retry(after: .seconds(300), error: error) : .rejected(error)
+    }
+
     // MARK: Returns
 
     private func fileReturn(_ job: ClaimedJob, context: JobContext) async -> JobOutcome {
@@ -106,7 +113,7 @@ public struct HMRCVATHandler: Sendable {
             payload = try VATReturnPayload.decodeValidated(from: Data(job.payload.utf8))
             fraud = try self.dependencies.vendor.headers(for: payload.fraudPrevention, now: Date())
         } catch {
-            return .rejected(error)
+            return Self.refusal(error)
         }
         // An earlier attempt may have reached HMRC without us hearing back: ask whether the period is filed first.
         if job.mayHaveReachedGateway {
@@ -185,7 +192,7 @@ public struct HMRCVATHandler: Sendable {
             payload = try VATObligationsPayload.decodeValidated(from: Data(job.payload.utf8))
             fraud = try self.dependencies.vendor.headers(for: payload.fraudPrevention, now: Date())
         } catch {
-            return .rejected(error)
+            return Self.refusal(error)
         }
         var obligations: HMRCObligations?
         let request = HMRCRequest.obligations(payload, fraudPreventionHeaders: fraud)

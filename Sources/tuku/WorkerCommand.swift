@@ -105,9 +105,9 @@ struct WorkerCommand: AsyncParsableCommand {
                 logger: logger, connectionsPerHost: self.concurrency)
             : nil
         if let hmrc { filing?.1.refreshers[.hmrc] = hmrc.refresher }
-        // merge: pass `hmrc: hmrc.map { HMRCVATHandler.Dependencies(call: $0.call, baseURL: $0.baseURL, fraudPrevention:
-        // $0.fraudPrevention) }` once StandardHandlers.registry(definitions:filing:hmrc:) lands.
-        let handlers = try StandardHandlers.registry(definitions: definitions, filing: filing?.1)
+        let handlers = try StandardHandlers.registry(
+            definitions: definitions, filing: filing?.1,
+            hmrc: hmrc.map { HMRCVATHandler.Dependencies(call: $0.call, baseURL: $0.baseURL, vendor: $0.fraudPrevention) })
         configuration.kinds = .handling(handlers.kinds, known: Array(definitions.keys))
         if filing == nil, hmrc == nil {
             logger.notice("No gateway configured (--gateway): running local kinds only; gateway jobs wait for a configured worker")

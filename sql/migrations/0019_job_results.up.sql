@@ -24,3 +24,9 @@ ALTER TABLE tuku.exchanges ADD COLUMN receipt jsonb;
 COMMENT ON COLUMN tuku.exchanges.receipt IS
     'The gateway''s proof of an accepted filing (HMRC: Receipt-ID, Receipt-Timestamp, X-CorrelationId, formBundleNumber, chargeRefNumber, processingDate). Metadata: kept when the bodies are swept.';
 ALTER TABLE tuku.exchanges ADD CONSTRAINT exchanges_receipt_is_object CHECK (receipt IS NULL OR jsonb_typeof(receipt) = 'object');
+
+-- HMRC's limit is published and the same for every application: 3 requests per second across all of an
+-- application's calls (HMRC's API platform rules), so the key every HMRC kind paces against starts there. IRD's
+-- limit is agreed per provider, so ird.gateway has no such default. Operators change it live with tuku.set_rate.
+INSERT INTO tuku.rate_limits (key, requests_per_second, burst, max_in_flight) VALUES ('hmrc.api', 3, 1, NULL)
+ON CONFLICT (key) DO NOTHING;
