@@ -116,7 +116,12 @@ struct HMRCVATHandlerTests {
                             limiter: paced ? RateLimiter(client: client, logger: .test()) : nil),
                         baseURL: origin + prefix, vendor: try FraudPreventionHeaders(configuration: Self.vendor),
                         classifier: HMRCOutcomeClassifier(configuration: .init(throttleDelay: .seconds(1))))
-                    if paced { try await client.execute("SELECT tuku.set_rate('hmrc.api', 3)") }
+                    if paced {
+                        // A wider jitter margin than the default 1 %, as the fleet tests use: the test run keeps the
+                        // machine busy, and late wake-ups must stay inside the sandbox's exact 3/s.
+                        try await client.execute("SELECT tuku.set_rate('hmrc.api', 3)")
+                        try await client.execute("UPDATE tuku.rate_limits SET safety_margin = 0.25 WHERE key = 'hmrc.api'")
+                    }
                     var definitions = try KindDefinition.bundled()
                     for kind in definitions.keys where kind.hasPrefix("hmrc.") { definitions[kind]?.timeoutSeconds = timeout.inSeconds }
                     let handlers = try StandardHandlers.registry(definitions: definitions, filing: nil, hmrc: dependencies)

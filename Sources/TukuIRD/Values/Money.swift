@@ -1,4 +1,5 @@
 import Foundation
+import TukuCore
 
 /// An exact New Zealand dollar amount with two decimal places, held as integer cents.
 ///
@@ -31,49 +32,16 @@ public struct Money: Hashable, Sendable, Comparable, CustomStringConvertible {
     /// No exponent, thousands separator, currency sign or surrounding space. Throws ``PayloadError`` with code
     /// `.invalidAmount`.
     public init(_ text: String) throws(PayloadError) {
-        var scalars = Substring(text).unicodeScalars[...]
-        var negative = false
-        if scalars.first == "-" {
-            negative = true
-            scalars = scalars.dropFirst()
+        let cents: Int64
+        switch Hundredths.parse(text, maximumWholeDigits: 15) {
+        case .success(let value): cents = value
+        case .failure(.tooManyDecimals): throw PayloadError(code: .invalidAmount, reason: "must have at most 2 decimal places")
+        case .failure(.tooManyDigits): throw PayloadError(code: .invalidAmount, reason: "is outside IRD's money range")
+        case .failure(.unexpectedCharacter):
+            throw PayloadError(
+                code: .invalidAmount, reason: "must be a decimal number like 1234.50 (digits, optional leading '-', optional '.')")
+        case .failure(.incomplete): throw PayloadError(code: .invalidAmount, reason: "must be a decimal number like 1234.50")
         }
-        var whole: Int64 = 0
-        var wholeDigits = 0
-        var fraction: Int64 = 0
-        var fractionDigits = 0
-        var seenPoint = false
-        for scalar in scalars {
-            switch scalar {
-            case "0"..."9":
-                let digit = Int64(scalar.value - 48)
-                if seenPoint {
-                    fractionDigits += 1
-                    guard fractionDigits <= 2 else {
-                        throw PayloadError(code: .invalidAmount, reason: "must have at most 2 decimal places")
-                    }
-                    fraction = fraction * 10 + digit
-                } else {
-                    wholeDigits += 1
-                    guard wholeDigits <= 15 else {
-                        throw PayloadError(code: .invalidAmount, reason: "is outside IRD's money range")
-                    }
-                    whole = whole * 10 + digit
-                }
-            case "." where !seenPoint:
-                seenPoint = true
-            default:
-                throw PayloadError(
-                    code: .invalidAmount,
-                    reason: "must be a decimal number like 1234.50 (digits, optional leading '-', optional '.')"
-                )
-            }
-        }
-        guard wholeDigits > 0, !seenPoint || fractionDigits > 0 else {
-            throw PayloadError(code: .invalidAmount, reason: "must be a decimal number like 1234.50")
-        }
-        if fractionDigits == 1 { fraction *= 10 }
-        let magnitude = whole * 100 + fraction
-        let cents = negative ? -magnitude : magnitude
         guard cents >= Self.minimumCents, cents <= Self.maximumCents else {
             throw PayloadError(code: .invalidAmount, reason: "is outside IRD's money range")
         }
@@ -90,25 +58,8 @@ public struct Money: Hashable, Sendable, Comparable, CustomStringConvertible {
         try self.init(Self.plainText(of: decimal))
     }
 
-    /// The exact plain decimal text of `decimal` (no exponent), built from its mantissa digits and exponent.
-    static func plainText(of decimal: Decimal) -> String {
-        // `Decimal.description` is exact, but may use an exponent for very large or small values;
-        // normalise to plain positional text so ``init(_:)`` applies one set of rules.
-        let described = decimal.description
-        guard described.contains("e") || described.contains("E") else { return described }
-        var mantissa = decimal.significand.magnitude.description
-        let exponent = Int(decimal.exponent)
-        let sign = decimal.sign == .minus ? "-" : ""
-        if exponent >= 0 {
-            return sign + mantissa + String(repeating: "0", count: exponent)
-        }
-        let places = -exponent
-        if mantissa.count <= places {
-            mantissa = String(repeating: "0", count: places - mantissa.count + 1) + mantissa
-        }
-        let split = mantissa.index(mantissa.endIndex, offsetBy: -places)
-        return sign + mantissa[..<split] + "." + mantissa[split...]
-    }
+    /// The exact plain decimal text of `decimal` (no exponent), so that ``init(_:)`` applies one set of rules.
+    static func plainText(of decimal: Decimal) -> String { Hundredths.plainText(of: decimal) }
 
     /// Whether the amount lies in `cmn:MoneyType`'s range.
     public var isWithinIRDRange: Bool { cents >= Self.minimumCents && cents <= Self.maximumCents }
@@ -117,12 +68,7 @@ public struct Money: Hashable, Sendable, Comparable, CustomStringConvertible {
     public var isNegative: Bool { cents < 0 }
 
     /// The `xsd:decimal` text IRD's schemas take: always two decimals, `-` for negatives (`1234.50`, `-0.05`).
-    public var xsdDecimal: String {
-        let magnitude = cents.magnitude
-        let whole = magnitude / 100
-        let fraction = magnitude % 100
-        return (cents < 0 ? "-" : "") + String(whole) + "." + (fraction < 10 ? "0" : "") + String(fraction)
-    }
+    public var xsdDecimal: String { Hundredths.text(cents) }
 
     /// ``xsdDecimal``.
     public var description: String { xsdDecimal }
