@@ -59,20 +59,32 @@ struct DatabaseTLSPolicyTests {
 @Suite("Database TLS against a real server", .serialized)
 struct DatabaseTLSServerTests {
     /// Runs SQL as the cluster's superuser over the Unix socket in `TUKU_PG_DIR`.
-    static func superuser(_ sql: String) throws {
+    static func superuser(_ sql: String) async throws {
         let environment = ProcessInfo.processInfo.environment
         guard let directory = environment["TUKU_PG_DIR"], let port = environment["PGPORT"] else {
             throw TestSupportError("TUKU_PG_DIR and PGPORT are not set: run the tests with scripts/test")
         }
-        let process = Process()
-        let asRoot = getuid() == 0
-        process.executableURL = URL(fileURLWithPath: asRoot ? "/usr/sbin/runuser" : "/usr/bin/env")
-        process.arguments = (asRoot ? ["-u", "postgres", "--"] : []) + [
-            "psql", "-q", "-X", "-o", "/dev/null", "-v", "ON_ERROR_STOP=1", "-h", directory, "-p", port, "-U", "postgres", "-d", "postgres", "-c", sql,
-        ]
-        try process.run()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else { throw TestSupportError("psql as the superuser failed: \(sql)") }
+        // The other suites share the server and may hold every connection slot for a moment ("too many clients"):
+        // a few tries, and psql's own message if they all fail.
+        var message = ""
+        for attempt in 1...5 {
+            let process = Process()
+            let asRoot = getuid() == 0
+            process.executableURL = URL(fileURLWithPath: asRoot ? "/usr/sbin/runuser" : "/usr/bin/env")
+            process.arguments = (asRoot ? ["-u", "postgres", "--"] : []) + [
+                "psql", "-q", "-X", "-o", "/dev/null", "-v", "ON_ERROR_STOP=1", "-h", directory, "-p", port, "-U", "postgres", "-d", "postgres",
+                "-c", sql,
+            ]
+            let errors = Pipe()
+            process.standardError = errors
+            try process.run()
+            let output = errors.fileHandleForReading.readDataToEndOfFile()
+            process.waitUntilExit()
+            if process.terminationStatus == 0 { return }
+            message = String(decoding: output, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+            if attempt < 5 { try await Task.sleep(for: .seconds(1)) }
+        }
+        throw TestSupportError("psql as the superuser failed: \(sql): \(message)")
     }
 
     /// Installs `certificate`/`key` as the server's TLS identity and turns TLS on (a reload, no restart).
@@ -91,10 +103,10 @@ struct DatabaseTLSServerTests {
         if getuid() == 0 {
             try FileManager.default.setAttributes([.ownerAccountName: "postgres"], ofItemAtPath: directory.path)
         }
-        try Self.superuser("ALTER SYSTEM SET ssl_cert_file = '\(directory.path)/server.crt'")
-        try Self.superuser("ALTER SYSTEM SET ssl_key_file = '\(directory.path)/server.key'")
-        try Self.superuser("ALTER SYSTEM SET ssl = on")
-        try Self.superuser("SELECT pg_reload_conf()")
+        try await Self.superuser("ALTER SYSTEM SET ssl_cert_file = '\(directory.path)/server.crt'")
+        try await Self.superuser("ALTER SYSTEM SET ssl_key_file = '\(directory.path)/server.key'")
+        try await Self.superuser("ALTER SYSTEM SET ssl = on")
+        try await Self.superuser("SELECT pg_reload_conf()")
         // The postmaster rereads its configuration asynchronously.
         try await Task.sleep(for: .seconds(1))
     }
@@ -144,7 +156,7 @@ struct DatabaseTLSServerTests {
             _ = try await Self.connectsEncrypted(host: "127.0.0.1", query: "sslmode=verify-full&sslrootcert=\(ca)")
         }
         // The rest of the suite shares this server: TLS off again.
-        try Self.superuser("ALTER SYSTEM RESET ssl")
-        try Self.superuser("SELECT pg_reload_conf()")
+        try await Self.superuser("ALTER SYSTEM RESET ssl")
+        try await Self.superuser("SELECT pg_reload_conf()")
     }
 }
