@@ -59,11 +59,7 @@ struct GatewayOptions: ParsableArguments {
     @Option(name: .customLong("software-provider"), help: "softwareProviderData/softwareProvider sent to IRD ($TUKU_SOFTWARE_PROVIDER).")
     var softwareProvider: String?
 
-    private func value(_ option: String?, _ variable: String) -> String? {
-        if let option, !option.isEmpty { return option }
-        if let value = ProcessInfo.processInfo.environment[variable], !value.isEmpty { return value }
-        return nil
-    }
+    private func value(_ option: String?, _ variable: String) -> String? { EnvironmentValues.value(option, variable) }
 
     /// The OAuth client id from the option or `TUKU_OAUTH_CLIENT_ID`.
     var clientIDValue: String? { self.value(self.clientID, "TUKU_OAUTH_CLIENT_ID") }
@@ -113,19 +109,7 @@ struct GatewayOptions: ParsableArguments {
         }
     }
 
-    func clientSecret() throws -> Secret {
-        let environment = ProcessInfo.processInfo.environment
-        if let path = environment["TUKU_OAUTH_CLIENT_SECRET_FILE"], !path.isEmpty {
-            guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
-                throw ValidationError("cannot read TUKU_OAUTH_CLIENT_SECRET_FILE")
-            }
-            return Secret(text.trimmingCharacters(in: .whitespacesAndNewlines))
-        }
-        guard let secret = environment["TUKU_OAUTH_CLIENT_SECRET"], !secret.isEmpty else {
-            throw ValidationError("no OAuth client secret: set TUKU_OAUTH_CLIENT_SECRET_FILE or TUKU_OAUTH_CLIENT_SECRET")
-        }
-        return Secret(secret)
-    }
+    func clientSecret() throws -> Secret { try EnvironmentValues.secret("TUKU_OAUTH_CLIENT_SECRET", what: "OAuth client secret") }
 
     func envelopeConfiguration() -> SOAPEnvelopeBuilder.Configuration {
         SOAPEnvelopeBuilder.Configuration(

@@ -83,11 +83,7 @@ struct HMRCGatewayOptions: ParsableArguments {
         var fraudPrevention: FraudPreventionHeaders
     }
 
-    private func value(_ option: String?, _ variable: String) -> String? {
-        if let option, !option.isEmpty { return option }
-        if let value = ProcessInfo.processInfo.environment[variable], !value.isEmpty { return value }
-        return nil
-    }
+    private func value(_ option: String?, _ variable: String) -> String? { EnvironmentValues.value(option, variable) }
 
     /// Whether `--hmrc` (or `TUKU_HMRC`) names an environment.
     var isConfigured: Bool { self.value(self.environment, "TUKU_HMRC") != nil }
@@ -127,19 +123,7 @@ struct HMRCGatewayOptions: ParsableArguments {
     }
 
     /// The HMRC application's client secret, from `TUKU_HMRC_CLIENT_SECRET_FILE` or `TUKU_HMRC_CLIENT_SECRET`.
-    func clientSecret() throws -> Secret {
-        let environment = ProcessInfo.processInfo.environment
-        if let path = environment["TUKU_HMRC_CLIENT_SECRET_FILE"], !path.isEmpty {
-            guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
-                throw ValidationError("cannot read TUKU_HMRC_CLIENT_SECRET_FILE")
-            }
-            return Secret(text.trimmingCharacters(in: .whitespacesAndNewlines))
-        }
-        guard let secret = environment["TUKU_HMRC_CLIENT_SECRET"], !secret.isEmpty else {
-            throw ValidationError("no HMRC client secret: set TUKU_HMRC_CLIENT_SECRET_FILE or TUKU_HMRC_CLIENT_SECRET")
-        }
-        return Secret(secret)
-    }
+    func clientSecret() throws -> Secret { try EnvironmentValues.secret("TUKU_HMRC_CLIENT_SECRET", what: "HMRC client secret") }
 
     /// Refuses `--hmrc-tls-ca` and `--hmrc-url` for production unless overrides are allowed (`--allow-gateway-overrides`,
     /// the rule IRD's endpoint follows): a leftover staging variable would otherwise send the client secret and a

@@ -46,12 +46,6 @@ extension TokensAuthorize {
             throw error
         }
         try await transport.shutdown()
-        try await self.database.withClient(label: "tuku.tokens", maximumConnections: 1) { client, logger in
-            try await TokenStore(client: client, cipher: cipher, logger: logger).store(
-                name: self.name, gateway: .hmrc, tokens: tokens, tenants: self.tenants)
-        }
-        print(
-            "Stored hmrc token set \(self.name) for \(self.tenants.joined(separator: ", ")) (expires \(tokens.expiresAt.formatted(.iso8601)), "
-                + "refresh token: \(tokens.refreshToken == nil ? "none" : "yes"), key \(cipher.keyID)).")
+        try await self.store(tokens, gateway: .hmrc, cipher: cipher)
     }
 }

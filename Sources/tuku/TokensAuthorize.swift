@@ -100,13 +100,20 @@ struct TokensAuthorize: AsyncParsableCommand {
             throw error
         }
         try await transport.shutdown()
+        try await self.store(tokens, gateway: .ird, cipher: cipher)
+    }
+
+    /// Seals and stores an authorised set for `gateway` under `--name` for the tenants, and says so without
+    /// showing a token.
+    func store(_ tokens: TokenSet, gateway: TaxGateway, cipher: TokenCipher) async throws {
         try await self.database.withClient(label: "tuku.tokens", maximumConnections: 1) { client, logger in
             try await TokenStore(client: client, cipher: cipher, logger: logger).store(
-                name: self.name, gateway: .ird, tokens: tokens, tenants: self.tenants)
+                name: self.name, gateway: gateway, tokens: tokens, tenants: self.tenants)
         }
+        let refresh = tokens.refreshToken != nil ? "yes" : gateway == .ird ? "none (desktop client)" : "none"
         print(
-            "Stored token set \(self.name) for \(self.tenants.joined(separator: ", ")) (expires \(tokens.expiresAt.formatted(.iso8601)), "
-                + "refresh token: \(tokens.refreshToken == nil ? "none (desktop client)" : "yes"), key \(cipher.keyID)).")
+            "Stored \(gateway == .ird ? "" : "\(gateway.rawValue) ")token set \(self.name) for \(self.tenants.joined(separator: ", ")) "
+                + "(expires \(tokens.expiresAt.formatted(.iso8601)), refresh token: \(refresh), key \(cipher.keyID)).")
     }
 
     /// Prints the authorize URL, waits for the redirect (loopback listener or pasted URL) and returns its code.

@@ -364,6 +364,23 @@ struct HMRCSandboxTests {
         }
     }
 
+    @Test("a request to a moved endpoint counts against the application's rate like any other")
+    func movedCountsAgainstRate() async throws {
+        try await withHMRC({
+            $0.rate = 1
+            $0.movedPrefix = "/v0"
+        }) { _, client, checks in
+            let tokens = try await client.authorise(vrns: [Self.vrn])
+            // At 1 request/s, two redirects sent back to back: the second comes within the first one's second.
+            let first = try await client.send(.GET, "/v0/organisations/vat/\(Self.vrn)/returns/A001", token: tokens.access)
+            let second = try await client.send(.GET, "/v0/organisations/vat/\(Self.vrn)/returns/A001", token: tokens.access)
+            #expect(first.status == 308)
+            #expect(second.status == 429)
+            #expect(second.code == "MESSAGE_THROTTLED_OUT")
+            checks.expect(second.body, "errorResponse", "throttled redirect")
+        }
+    }
+
     @Test("3 requests per second per application: over it, 429 MESSAGE_THROTTLED_OUT; another application is not held back")
     func rateLimit() async throws {
         try await withHMRC({ $0.rate = 3 }) { _, client, checks in

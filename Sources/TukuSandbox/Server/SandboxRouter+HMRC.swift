@@ -19,7 +19,18 @@ extension SandboxRouter {
             if let query = request.uri.firstIndex(of: "?") { location += String(request.uri[query...]) }
             var headers = HTTPHeaders()
             headers.add(name: "Location", value: location)
-            return finish(request, client: anonymous, action: "hmrc.moved", SandboxResponse(status: .permanentRedirect, headers: headers))
+            // A request to a moved endpoint is still a request to the API: it counts against the application's
+            // rate like any other (a client that does not pace its redirects meets 429).
+            let client = hmrc.clientID(forAuthorization: request.headers.first(name: "Authorization")).map { "hmrc:\($0)" } ?? anonymous
+            switch hmrcLimiter.admit(client, now: request.arrival) {
+            case .admitted:
+                hmrcLimiter.release(client)
+            case .rateExceeded, .concurrencyExceeded:
+                let correlationID = UUID().uuidString.lowercased()
+                return finish(
+                    request, client: client, action: "hmrc.moved", hmrcAnswer(.throttled, correlationID: correlationID), fault: "rate-limit")
+            }
+            return finish(request, client: client, action: "hmrc.moved", SandboxResponse(status: .permanentRedirect, headers: headers))
         }
         if request.method == .POST, path == "/sandbox/hmrc/grant" {
             return finish(request, client: anonymous, action: "hmrc.grant", hmrcGrant(request))
