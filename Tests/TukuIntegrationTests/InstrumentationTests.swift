@@ -103,7 +103,13 @@ struct InstrumentationTests {
                     group.addTask { try await limiter.acquire(key: "gw", jobID: 2, workerID: nil) }
                     // While it waits, call 1 is refused with Retry-After 4 s: the cool-down outlasts its slot, so
                     // it reserves again, after the cool-down.
-                    try await Task.sleep(for: .milliseconds(300))
+                    // (Once call 2 holds its reservation: a loaded machine can start the child task late.)
+                    let reservedBy = ContinuousClock.now + .seconds(10)
+                    while try await client.scalar("SELECT in_flight FROM tuku.rate_limit_status WHERE key = 'gw'", as: Int64.self) < 2,
+                        ContinuousClock.now < reservedBy
+                    {
+                        try await Task.sleep(for: .milliseconds(20))
+                    }
                     try await limiter.release(key: "gw", jobID: 1, httpStatus: 429, retryAfter: .seconds(4))
                     try await group.waitForAll()
                 }
