@@ -42,17 +42,16 @@ private struct PrivateCluster: Sendable {
         try? FileManager.default.removeItem(at: self.directory)
     }
 
-    /// Runs `script` with bash (arguments as `$1`, `$2`) and returns its standard output. Uses `system()`, which
-    /// waits with `waitpid`: Foundation's Process left this bash a zombie here, still "running" to it.
+    /// Runs `script` with bash (arguments as `$1`, `$2`) in the repository and returns its standard output. Waits by
+    /// polling the child's pid (`ChildProcess`): `system()` here once took the SIGCHLD that Foundation's `Process`
+    /// (generating certificates in a concurrent test) waited for, and that test hung.
     @discardableResult
     static func shell(_ script: String, _ arguments: String...) async throws -> String {
         let output = FileManager.default.temporaryDirectory.appendingPathComponent("tuku-shell-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: output) }
-        func quoted(_ text: String) -> String { "'" + text.replacingOccurrences(of: "'", with: "'\\''") + "'" }
-        let command =
-            "cd \(quoted(Self.repositoryRoot.path)) && bash -c \(quoted("set -euo pipefail; " + script)) tuku-test "
-            + arguments.map(quoted).joined(separator: " ") + " > \(quoted(output.path)) 2>/dev/null"
-        let status = system(command)
+        let status = try await ChildProcess.run(
+            ["bash", "-c", "set -euo pipefail; " + script, "tuku-test"] + arguments,
+            directory: Self.repositoryRoot.path, standardOutput: output.path)
         let text = (try? String(contentsOf: output, encoding: .utf8)) ?? ""
         guard status == 0 else { throw TestSupportError("`\(script)` failed with status \(status): \(text)") }
         return text
@@ -83,15 +82,21 @@ struct DatabaseRestartTests {
             try await TestDatabase.withClient(configuration) { client in
                 try await Migrator(client: client, logger: .test()).migrate()
                 #expect(try await client.scalar("SELECT current_setting('synchronous_commit')", as: String.self) == "on")
-                let jobs = 120
-                try await client.execute("SELECT tuku.enqueue('noop', 'acme', '{\"delay_ms\": 1200}') FROM generate_series(1, \(jobs))")
+                // 240 jobs of 2 s at 30 at a time: about 16 s of work, so that a test slowed by a loaded machine still
+                // finds jobs in hand to restart under (with 5 s of work, a starved poll once saw them all finished).
+                let jobs = 240
+                try await client.execute("SELECT tuku.enqueue('noop', 'acme', '{\"delay_ms\": 2000}') FROM generate_series(1, \(jobs))")
                 let worker = try TukuProcess(
                     [
                         "worker", "--concurrency", "30", "--claim-batch", "10", "--lease", "6", "--poll-interval-ms", "100",
                         "--shutdown-grace", "4", "--log-level", "info",
                     ], databaseURL: cluster.url)
-                try await eventually(client, "SELECT count(*) >= 20 FROM tuku.jobs WHERE state = 'succeeded'", timeout: .seconds(60), worker)
-                try await eventually(client, "SELECT count(*) >= 10 FROM tuku.jobs WHERE state = 'running'", timeout: .seconds(30), worker)
+                try await eventually(
+                    client,
+                    """
+                    SELECT count(*) FILTER (WHERE state = 'succeeded') >= 20 AND count(*) FILTER (WHERE state = 'running') >= 10
+                    FROM tuku.jobs
+                    """, timeout: .seconds(60), worker)
 
                 try await cluster.restart(mode: mode)
 

@@ -28,17 +28,22 @@ final class TestTLSServer: Sendable {
     let port: Int
     private let channel: any Channel
     private let connections: Counter
+    private let requests: Counter
 
     /// How many TCP connections the server has accepted.
     var acceptedConnections: Int { self.connections.value }
 
+    /// How many complete requests (head, body and end) the server has read.
+    var receivedRequests: Int { self.requests.value }
+
     /// `https://localhost:<port>/gateway/gws/returns/`.
     var url: String { "https://localhost:\(self.port)/gateway/gws/returns/" }
 
-    private init(port: Int, channel: any Channel, connections: Counter) {
+    private init(port: Int, channel: any Channel, connections: Counter, requests: Counter) {
         self.port = port
         self.channel = channel
         self.connections = connections
+        self.requests = requests
     }
 
     /// Starts a server. With `tls == nil` it accepts TCP connections and never speaks (no TLS, no HTTP): a client's
@@ -46,6 +51,7 @@ final class TestTLSServer: Sendable {
     static func start(tls: TLSConfiguration?, behaviour: Behaviour = .echo) async throws -> TestTLSServer {
         let context = try tls.map { try NIOSSLContext(configuration: $0) }
         let connections = Counter()
+        let requests = Counter()
         let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
@@ -55,7 +61,7 @@ final class TestTLSServer: Sendable {
                     let pipeline = channel.pipeline.syncOperations
                     try pipeline.addHandler(NIOSSLServerHandler(context: context))
                     try pipeline.configureHTTPServerPipeline()
-                    try pipeline.addHandler(BehaviourHandler(behaviour: behaviour))
+                    try pipeline.addHandler(BehaviourHandler(behaviour: behaviour, requests: requests))
                 }
             }
             .bind(host: "127.0.0.1", port: 0)
@@ -64,7 +70,7 @@ final class TestTLSServer: Sendable {
             try await channel.close()
             throw Shell.Failure(description: "the test server has no port")
         }
-        return TestTLSServer(port: port, channel: channel, connections: connections)
+        return TestTLSServer(port: port, channel: channel, connections: connections, requests: requests)
     }
 
     /// Stops listening. Open connections are closed by the clients.
@@ -99,11 +105,13 @@ final class TestTLSServer: Sendable {
         typealias OutboundOut = HTTPServerResponsePart
 
         let behaviour: Behaviour
+        let requests: Counter
         var body = ByteBuffer()
         var head: HTTPRequestHead?
 
-        init(behaviour: Behaviour) {
+        init(behaviour: Behaviour, requests: Counter) {
             self.behaviour = behaviour
+            self.requests = requests
         }
 
         func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -114,6 +122,7 @@ final class TestTLSServer: Sendable {
             case .body(var part):
                 self.body.writeBuffer(&part)
             case .end:
+                self.requests.increment()
                 switch self.behaviour {
                 case .echo:
                     let peer =
