@@ -6,29 +6,25 @@ import Glibc
 
 /// Runs a short-lived command and waits for it by polling `waitpid` on its own pid.
 ///
-/// Neither Foundation's `Process.waitUntilExit()` nor `system()` is safe here when both are used in one test process:
-/// `system()` blocks SIGCHLD in its thread, so a child's exit signal can go pending there and never reach the
-/// SIGCHLD source Foundation waits on, leaving a `Process` "running" forever beside a zombie. Polling the pid needs
-/// no signal and reaps only this child.
+/// The restart test ran its shell with `system()`, which blocks SIGCHLD in its thread while it waits; in the same
+/// test process a certificate-generating Foundation `Process` then waited forever beside its exited (zombie) child,
+/// probably because its SIGCHLD went to that thread. Polling the pid needs no signal and reaps only this child.
 public enum ChildProcess {
     public struct Failure: Error, CustomStringConvertible {
         public var description: String
     }
 
-    /// Runs `arguments` (the first looked up on PATH) in `directory`, with standard input from /dev/null and standard
-    /// output and error written to the given files, and returns its exit status (128 + n when killed by signal n).
-    public static func run(
-        _ arguments: [String], directory: String? = nil, standardOutput: String = "/dev/null", standardError: String = "/dev/null"
-    ) async throws -> Int32 {
+    /// Runs `arguments` (the first looked up on PATH) with standard input and error on /dev/null and standard output
+    /// written to `standardOutput`, and returns its exit status (128 + n when killed by signal n). Cancelling the
+    /// calling task terminates the child, reaps it and throws `CancellationError`.
+    public static func run(_ arguments: [String], standardOutput: String) async throws -> Int32 {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
         posix_spawn_file_actions_addopen(&actions, 1, standardOutput, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-        posix_spawn_file_actions_addopen(&actions, 2, standardError, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-        // posix_spawn_file_actions_addchdir_np is not exported to Swift here: a shell changes directory, then execs.
-        let command = directory.map { ["sh", "-c", "cd \"$1\" && shift && exec \"$@\"", "sh", $0] + arguments } ?? arguments
-        let argv: [UnsafeMutablePointer<CChar>?] = (["/usr/bin/env"] + command).map { strdup($0) } + [nil]
+        posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+        let argv: [UnsafeMutablePointer<CChar>?] = (["/usr/bin/env"] + arguments).map { strdup($0) } + [nil]
         defer { for pointer in argv { free(pointer) } }
         var pid: pid_t = 0
         let spawned = posix_spawn(&pid, "/usr/bin/env", &actions, nil, argv, environ)
@@ -42,7 +38,13 @@ public enum ChildProcess {
             if result == -1 && errno != EINTR {
                 throw Failure(description: "waitpid failed for \(arguments.first ?? "a command"): \(String(cString: strerror(errno)))")
             }
-            try? await Task.sleep(for: .milliseconds(20))
+            do {
+                try await Task.sleep(for: .milliseconds(20))
+            } catch {
+                kill(pid, SIGTERM)
+                while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
+                throw CancellationError()
+            }
         }
         let signal = status & 0x7f
         return signal == 0 ? (status >> 8) & 0xff : 128 + signal

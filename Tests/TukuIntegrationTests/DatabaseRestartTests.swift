@@ -43,15 +43,15 @@ private struct PrivateCluster: Sendable {
     }
 
     /// Runs `script` with bash (arguments as `$1`, `$2`) in the repository and returns its standard output. Waits by
-    /// polling the child's pid (`ChildProcess`): `system()` here once took the SIGCHLD that Foundation's `Process`
-    /// (generating certificates in a concurrent test) waited for, and that test hung.
+    /// polling the child's pid (`ChildProcess`), not with `system()`: see ChildProcess for the hang that caused.
     @discardableResult
     static func shell(_ script: String, _ arguments: String...) async throws -> String {
         let output = FileManager.default.temporaryDirectory.appendingPathComponent("tuku-shell-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: output) }
+        // The repository root is the script's $0.
         let status = try await ChildProcess.run(
-            ["bash", "-c", "set -euo pipefail; " + script, "tuku-test"] + arguments,
-            directory: Self.repositoryRoot.path, standardOutput: output.path)
+            ["bash", "-c", "set -euo pipefail; cd \"$0\"; " + script, Self.repositoryRoot.path] + arguments,
+            standardOutput: output.path)
         let text = (try? String(contentsOf: output, encoding: .utf8)) ?? ""
         guard status == 0 else { throw TestSupportError("`\(script)` failed with status \(status): \(text)") }
         return text
